@@ -1,0 +1,67 @@
+// Readers for Microsoft's reference data in ../shared/graph-reference. Tests only: the product
+// never reads ../shared (it ships its own tables, checked against these readers).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export const REFERENCE_DIR = fileURLToPath(new URL('../../../shared/graph-reference/', import.meta.url));
+export const ref = (name: string): string => join(REFERENCE_DIR, name);
+
+/** The Graph paths (lower-cased templates) the emulator serves under GET. */
+export const SERVED_PATHS = [
+  '/users',
+  '/users/{id}',
+  '/users/{id}/licensedetails',
+  '/subscribedskus',
+  '/organization',
+  '/applications',
+  '/applications/{id}',
+  '/serviceprincipals',
+  '/serviceprincipals/{id}',
+  '/serviceprincipals/{id}/approleassignments',
+  '/copilot/users/{id}/interactionhistory/getallenterpriseinteractions',
+] as const;
+
+interface PathSet { schemeKeys: string[]; methods: string[]; paths: Record<string, string> }
+interface Permission { schemes: Record<string, unknown>; pathSets?: PathSet[] }
+
+let permissionsCache: Record<string, Permission> | undefined;
+export function permissionsJson(): Record<string, Permission> {
+  permissionsCache ??= JSON.parse(readFileSync(ref('graph-permissions.json'), 'utf8')).permissions;
+  return permissionsCache!;
+}
+
+/** path (lower-case) → application permissions granting GET, sorted by name. */
+export function applicationGrants(): Map<string, { name: string; least: boolean }[]> {
+  const out = new Map<string, { name: string; least: boolean }[]>();
+  for (const [name, perm] of Object.entries(permissionsJson())) {
+    for (const ps of perm.pathSets ?? []) {
+      if (!ps.schemeKeys.includes('Application') || !ps.methods.includes('GET')) continue;
+      for (const [path, marks] of Object.entries(ps.paths)) {
+        const key = path.toLowerCase();
+        const least = /least=[^;]*\bApplication\b/.test(marks);
+        const list = out.get(key) ?? [];
+        if (!list.some((x) => x.name === name)) list.push({ name, least });
+        out.set(key, list);
+      }
+    }
+  }
+  for (const list of out.values()) list.sort((a, b) => a.name.localeCompare(b.name));
+  return out;
+}
+
+/** Application permission name → appRole id on the Microsoft Graph service principal. */
+export function applicationRoleIds(): Map<string, string> {
+  const deployments = JSON.parse(readFileSync(ref('graph-permission-ids.json'), 'utf8')).permissionDeployments as Record<
+    string,
+    { id: string; scheme: string; environment?: string; resourceAppId?: string }[]
+  >;
+  const out = new Map<string, string>();
+  for (const [name, list] of Object.entries(deployments)) {
+    const isGraph = (d: { resourceAppId?: string }) => !d.resourceAppId || d.resourceAppId === '00000003-0000-0000-c000-000000000000';
+    // Resource-specific (RSC) roles such as AiEnterpriseInteraction.Read.User live on another resource.
+    const app = list.find((d) => d.scheme === 'Application' && isGraph(d)) ?? list.find((d) => d.scheme === 'Application');
+    if (app) out.set(name, app.id);
+  }
+  return out;
+}
