@@ -1,0 +1,29 @@
+// copilog's command line: one file per command under commands/, wired here.
+import { Command, CommanderError } from 'commander';
+import { emulatorCommand } from './commands/emulator.js';
+import { demoCommand } from './commands/demo.js';
+import { UsageError } from './usage.js';
+
+const program = new Command('copilog')
+  .description('Diagnose, export and watch Microsoft 365 Copilot interaction history through Microsoft Graph.')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program.addCommand(emulatorCommand());
+program.addCommand(demoCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; every other parse problem is a usage error (2).
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`copilog: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`copilog: ${(e as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,13 @@
+// A mistake in how copilog was called (exit code 2), as opposed to a diagnosed failure (1).
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not '${v}'`);
+  return n;
+}

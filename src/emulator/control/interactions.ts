@@ -1,0 +1,52 @@
+// Control API for interaction data: ingest new interactions (stamped with the emulator clock)
+// and stream the ground truth as JSON lines, exactly as v1.0 returns each item.
+import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import type { EmulatorContext } from '../context.js';
+import { graphErrors } from '../graph/errors.js';
+import { ensureHistory } from '../graph/interactions.js';
+import { StoreInputError } from '../interactions/store.js';
+
+export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
+  const find = (tid: string, uid?: string) => {
+    const t = ctx.state.tenant(tid);
+    if (!t) throw graphErrors.notFound(`No tenant ${tid}.`);
+    const u = uid === undefined ? undefined : t.user(uid);
+    if (uid !== undefined && !u) throw graphErrors.notFound(`No user ${uid} in tenant ${t.id}.`);
+    return { t, u };
+  };
+
+  app.post<{ Params: { tid: string; uid: string }; Body: { count?: number; interactions?: unknown[]; seed?: string } | undefined }>(
+    '/_emulator/tenants/:tid/users/:uid/interactions',
+    async (req, reply) => {
+      const { t, u } = find(req.params.tid, req.params.uid);
+      const b = req.body ?? {};
+      const hasCount = b.count !== undefined;
+      const hasList = b.interactions !== undefined;
+      if (hasCount === hasList) throw graphErrors.badRequest('Send either {"count": N} to generate N interactions or {"interactions": [...]} with explicit ones.');
+      if (hasCount && (!Number.isInteger(b.count) || b.count! < 1 || b.count! > 100_000)) throw graphErrors.badRequest('count must be a whole number from 1 to 100000.');
+      if (hasList && (!Array.isArray(b.interactions) || b.interactions.length === 0)) throw graphErrors.badRequest('interactions must be a non-empty array.');
+      ensureHistory(ctx, t, u!);
+      let created;
+      try {
+        created = ctx.store.ingest(t.id, u!.id, hasCount ? { count: b.count!, seed: b.seed ?? `${t.interactions.seed}:ingest:${ctx.clock.nowMs()}` } : (b.interactions as never), ctx.clock.now());
+      } catch (e) {
+        if (e instanceof StoreInputError) throw graphErrors.badRequest(e.message);
+        throw e;
+      }
+      req.log.info({ event: 'interactions.ingested', tenant: t.id, user: u!.id, count: created.length }, 'interactions ingested');
+      return reply.code(201).send({ created });
+    },
+  );
+
+  app.get<{ Params: { tid: string }; Querystring: { user?: string } }>('/_emulator/tenants/:tid/interactions', async (req, reply) => {
+    const { t, u } = find(req.params.tid, req.query.user);
+    const users = u ? [u] : t.users;
+    for (const x of users) ensureHistory(ctx, t, x);
+    const rows = ctx.store.stream(t.id, u?.id);
+    const lines = Readable.from((function* () {
+      for (const row of rows) yield JSON.stringify(row) + '\n';
+    })());
+    return reply.header('content-type', 'application/x-ndjson').send(lines);
+  });
+}

@@ -1,0 +1,217 @@
+// GET /copilot/users/{id}/interactionHistory/getAllEnterpriseInteractions — the API copilog
+// exists for. The gates run in the order Graph applies them (token → role → tenant → user →
+// licence → mailbox → throttling → faults); each refusal is logged with the gate's name, and
+// the response says only what Graph says.
+import { createHmac } from 'node:crypto';
+import { EXPORT_ROLE } from '../../graph/ids.js';
+import { PLAN } from '../../graph/licensing.js';
+import type { EmulatorContext } from '../context.js';
+import type { AiInteraction } from '../interactions/model.js';
+import { analyzeInteractionFilter, ODataSyntaxError, parseFilter, parseTop, type InteractionTimeBound } from '../odata/index.js';
+import type { DirectoryUser, TenantState } from '../state.js';
+import { GraphError, graphErrors } from './errors.js';
+import { applyFaults, formatRetryAfter, sendBroken } from './faults.js';
+import type { GraphRouter } from './path.js';
+import type { GraphRequest, GraphRouteSpec } from './request.js';
+
+const UNSUPPORTED_OPTIONS = ['$count', '$select', '$orderby', '$search', '$skip', '$expand'];
+const KNOWN_APP_CLASSES = ['Word', 'Excel', 'Teams', 'BizChat', 'WebChat', 'CoworkChat', 'Loop', 'PowerPoint', 'OneNote', 'Outlook', 'Whiteboard', 'SharePoint', 'Forms', 'M365App', 'VivaEngage']
+  .map((a) => `ipm.skypeteams.message.copilot.${a.toLowerCase()}`).concat('ipm.skypeteams.message.teamscopilot.ainotes.teams');
+
+interface Query { from?: InteractionTimeBound; to?: InteractionTimeBound; appClasses?: string[]; top: number }
+interface Cursor { skip: number; userIndex: number; createdMs: number; id: string }
+
+/** Does this tenant's user get interaction history at all (a Copilot SKU assigned, or set explicitly)? */
+export const hasHistory = (u: DirectoryUser): boolean => u.interactionCount > 0 && u.licenses.some((l) => l.sku.servicePlans.some(([, id]) => id === PLAN.M365_COPILOT_BUSINESS_CHAT));
+
+export function ensureHistory(ctx: EmulatorContext, t: TenantState, u: DirectoryUser): void {
+  ctx.store.ensureUser(t.id, u.id, {
+    seed: t.interactions.seed, count: hasHistory(u) ? u.interactionCount : 0, start: t.historyWindow.start, end: t.historyWindow.end,
+  });
+}
+
+export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: EmulatorContext): void {
+  const refuse = (r: GraphRequest, gate: string, err: GraphError, detail: Record<string, unknown> = {}): never => {
+    r.req.log.info({ event: 'graph.refused', gate, tenant: r.tenant.id, appId: r.appId, ...detail }, `refused at gate: ${gate}`);
+    throw err;
+  };
+
+  /** Gates shared by the per-user and tenant-wide forms, up to (not including) the user. */
+  const callerGates = (r: GraphRequest) => {
+    const b = r.tenant.behaviours;
+    if (r.claims.scp !== undefined || r.claims.idtyp === 'user') refuse(r, 'delegated-token', graphErrors.forbidden(b.roleMissingMessage), { scp: r.claims.scp });
+    if (!r.roles.includes(EXPORT_ROLE)) refuse(r, 'role', graphErrors.forbidden(b.roleMissingMessage), { roles: r.roles });
+    if (r.tenant.cloud === 'china') refuse(r, 'cloud', graphErrors.segmentNotFound('copilot'), { cloud: r.tenant.cloud });
+    if (!r.tenant.features.interactionExport) refuse(r, 'tenant-feature', graphErrors.forbidden('UnknownError'), { feature: 'interactionExport' });
+  };
+
+  /** Throttling then faults: after the gates, as Graph counts only admitted requests here. */
+  const admit = async (r: GraphRequest) => {
+    const perSecond = r.tenant.behaviours.requestsPerSecond;
+    if (perSecond !== null) {
+      const wait = ctx.throttle.take(`${r.tenant.id}:${r.appId}`, perSecond, Date.now());
+      if (wait !== undefined) refuse(r, 'throttle', graphErrors.tooManyRequests(formatRetryAfter(wait, r.tenant.behaviours.retryAfter)), { wait });
+    }
+    await applyFaults(r);
+  };
+
+  const perUser = async (r: GraphRequest) => {
+    callerGates(r);
+    const t = r.tenant;
+    const b = t.behaviours;
+    const key = r.params[0]?.kind === 'key' ? r.params[0].value : r.params[0]?.raw ?? '';
+    const byUpn = key.includes('@');
+    const u = byUpn && b.upnInPath === 'notFound' ? undefined : t.user(key);
+    if (!u) {
+      refuse(r, 'user-exists', b.unknownUser === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: key });
+    }
+    const user = u!;
+    let empty = false;
+    if (user.userType === 'Guest') {
+      if (b.guestUser === 'forbidden') refuse(r, 'user-member', graphErrors.forbidden('UnknownError'), { user: user.id });
+      empty = true;
+    }
+    if (!user.accountEnabled && b.disabledUser === 'forbidden') refuse(r, 'user-enabled', graphErrors.forbidden('UnknownError'), { user: user.id });
+    if (!t.enabledPlans(user).has(PLAN.M365_COPILOT_BUSINESS_CHAT)) {
+      if (b.unlicensedUser === 'forbidden') refuse(r, 'licence', graphErrors.forbidden('UnknownError'), { user: user.id, plan: 'M365_COPILOT_BUSINESS_CHAT' });
+      empty = true;
+    }
+    for (const [where, rule] of [['onPremises', b.mailboxOnPremises], ['none', b.mailboxNone]] as const) {
+      if (user.mailbox !== where || rule === 'allow') continue;
+      refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: user.id, mailbox: where });
+    }
+    await admit(r);
+    const q = parseQuery(r);
+    const cursor = readCursor(r, q, user.id);
+    if (empty) return reply(r, q, [], undefined);
+    ensureHistory(ctx, t, user);
+    const items = fetch(t, user, q, cursor);
+    return reply(r, q, items.slice(0, q.top), items.length > q.top ? nextCursor(cursor, items[q.top - 1]!, q.top) : undefined, user.id);
+  };
+
+  const tenantWide = async (r: GraphRequest) => {
+    const t = r.tenant;
+    if (t.behaviours.tenantWideGet === 'notFound') refuse(r, 'tenant-wide', graphErrors.notFound('Requested API is not supported. Please check the path.'));
+    callerGates(r);
+    await admit(r);
+    const q = parseQuery(r);
+    const cursor = readCursor(r, q, '*');
+    // Walk licensed users in directory order, filling one page across users.
+    const out: { userIndex: number; item: AiInteraction }[] = [];
+    const c = cursor;
+    for (let i = c.userIndex; i < t.users.length && out.length <= q.top; i++) {
+      const u = t.users[i]!;
+      if (!t.enabledPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
+      ensureHistory(ctx, t, u);
+      const from = i === c.userIndex ? c : { ...c, userIndex: i, createdMs: -1, id: '' };
+      for (const item of fetch(t, u, { ...q, top: q.top - out.length }, from)) out.push({ userIndex: i, item });
+    }
+    const page = out.slice(0, q.top);
+    const last = page[page.length - 1];
+    const next = out.length > q.top && last ? { ...nextCursor(c, last.item, q.top), userIndex: last.userIndex } : undefined;
+    return reply(r, q, page.map((p) => p.item), next, '*');
+  };
+
+  function fetch(t: TenantState, u: DirectoryUser, q: Query, c: Cursor): AiInteraction[] {
+    return ctx.store.page(t.id, u.id, {
+      fromMs: q.from?.ms, fromInclusive: q.from?.inclusive, toMs: q.to?.ms, toInclusive: q.to?.inclusive,
+      appClasses: q.appClasses, after: c.createdMs >= 0 ? { createdMs: c.createdMs, id: c.id } : undefined, limit: q.top + 1,
+    });
+  }
+
+  function parseQuery(r: GraphRequest): Query {
+    const b = r.tenant.behaviours;
+    const q = r.query;
+    if (b.unsupportedQueryOptions === 'reject') {
+      const bad = UNSUPPORTED_OPTIONS.find((o) => Object.keys(q).some((k) => k.toLowerCase() === o));
+      if (bad) throw graphErrors.badRequest(`Query option '${bad}' is not supported on getAllEnterpriseInteractions.`, 'notSupported');
+    }
+    let top: number;
+    try {
+      top = parseTop(q.$top) ?? b.defaultPageSize;
+    } catch (e) {
+      throw graphErrors.invalidRequest((e as Error).message);
+    }
+    if (b.topCap !== null && top > b.topCap) {
+      if (b.topAboveCap === 'reject') throw graphErrors.invalidRequest(`Invalid value for $top: ${top}. The maximum page size is ${b.topCap}.`);
+      top = b.topCap;
+    }
+    if (q.$filter === undefined) return { top };
+    if (b.rejectAllFilters) throw graphErrors.invalidRequest('$filter is not supported on this request.');
+    let analysis;
+    try {
+      analysis = analyzeInteractionFilter(parseFilter(q.$filter));
+    } catch (e) {
+      if (e instanceof ODataSyntaxError) throw graphErrors.invalidRequest(e.message);
+      throw e;
+    }
+    if (!analysis.ok) throw graphErrors.invalidRequest(`Invalid filter clause: ${analysis.detail}`);
+    const { from, to, appClasses } = analysis;
+    if ((from && !to) || (!from && to)) {
+      const msg = `Invalid filter clause: both a lower (gt) and an upper (lt) bound on createdDateTime are required.`;
+      throw b.oneBoundFilter === 500 ? new GraphError(500, 'generalException', 'An unexpected error occurred.') : graphErrors.invalidRequest(msg);
+    }
+    if (b.inclusiveBounds === 'reject' && (from?.inclusive || to?.inclusive)) throw graphErrors.invalidRequest('Invalid filter clause: only gt and lt are supported on createdDateTime.');
+    if (b.subSecond === 'reject' && (from?.subSecond || to?.subSecond)) throw graphErrors.invalidRequest('Invalid filter clause: createdDateTime values with fractional seconds are not supported.');
+    if (appClasses && b.unknownAppClass === 'reject') {
+      const unknown = appClasses.find((a) => !KNOWN_APP_CLASSES.includes(a.toLowerCase()));
+      if (unknown) throw graphErrors.invalidRequest(`Invalid filter clause: appClass '${unknown}' is not supported.`);
+    }
+    return { from, to, appClasses, top };
+  }
+
+  // Skiptokens look like Graph's (base64 "SkipValue=N#MailboxFolder=…") and carry a keyset
+  // cursor plus a MAC over the request they belong to, so tampered or foreign tokens are caught.
+  const macKey = ctx.pki.signing.keyPem;
+  const scope = (r: GraphRequest, q: Query, userId: string) =>
+    [r.tenant.id, userId, q.from?.ms, q.from?.inclusive, q.to?.ms, q.to?.inclusive, (q.appClasses ?? []).join('|'), q.top].join(';');
+  const mac = (text: string) => createHmac('sha256', macKey).update(text).digest('base64url').slice(0, 22);
+
+  function readCursor(r: GraphRequest, q: Query, userId: string): Cursor {
+    const raw = r.query.$skiptoken;
+    if (raw === undefined) return { skip: 0, userIndex: 0, createdMs: -1, id: '' };
+    const text = Buffer.from(raw, 'base64').toString('utf8');
+    const m = /^SkipValue=(\d+)#MailboxFolder=MailFolders\/TeamsMessagesData#Cursor=(\d+)\.(-?\d+)\.(\d*)#Sig=([\w-]+)$/.exec(text);
+    if (!m || mac(`${m[1]}.${m[2]}.${m[3]}.${m[4]}|${scope(r, q, userId)}`) !== m[5]) {
+      r.req.log.info({ event: 'graph.refused', gate: 'skiptoken' }, 'refused: skiptoken does not belong to this request');
+      throw graphErrors.invalidRequest('The $skiptoken is invalid or does not belong to this request. Follow @odata.nextLink exactly as returned.');
+    }
+    return { skip: Number(m[1]), userIndex: Number(m[2]), createdMs: Number(m[3]), id: m[4]! };
+  }
+
+  const nextCursor = (c: Cursor, last: AiInteraction, count: number): Cursor =>
+    ({ skip: c.skip + count, userIndex: c.userIndex, createdMs: Date.parse(last.createdDateTime), id: last.id });
+
+  let pages = 0;
+  function reply(r: GraphRequest, q: Query, items: AiInteraction[], next: Cursor | undefined, userId = '*') {
+    const every = r.tenant.faults.emptyPageEvery;
+    if (every > 0 && items.length > 0 && ++pages % every === 0) {
+      // An empty page that still links on, from where the caller already is.
+      next = readCursor(r, q, userId);
+      items = [];
+    }
+    const body: Record<string, unknown> = { '@odata.context': `${r.base}/$metadata#Collection(microsoft.graph.aiInteraction)` };
+    if (r.tenant.behaviours.odataCount === 'perPage') body['@odata.count'] = items.length;
+    if (next) {
+      const token = `SkipValue=${next.skip}#MailboxFolder=MailFolders/TeamsMessagesData#Cursor=${next.userIndex}.${next.createdMs}.${next.id}`;
+      const signed = `${token}#Sig=${mac(`${next.skip}.${next.userIndex}.${next.createdMs}.${next.id}|${scope(r, q, userId)}`)}`;
+      const url = new URL(r.base + r.req.url.replace(/^\/[^/?]+/, '').split('?')[0]!);
+      for (const [k, v] of Object.entries(r.query)) if (k !== '$skiptoken') url.searchParams.set(k, v);
+      url.searchParams.set('$skiptoken', Buffer.from(signed).toString('base64'));
+      body['@odata.nextLink'] = url.toString();
+    }
+    body.value = r.version === 'beta' ? items.map(toBeta) : items;
+    if (sendBroken(r, body)) return undefined;
+    return body;
+  }
+
+  const spec = (handler: GraphRouteSpec['handler']): GraphRouteSpec => ({ handler, denial: 'none' });
+  router
+    .add('copilot/users/{id}/interactionhistory/getallenterpriseinteractions', spec(perUser))
+    .add('copilot/interactionhistory/getallenterpriseinteractions', spec(tenantWide));
+}
+
+/** beta's body is a chatMessageBody, which adds messageBodyContentType (graph-facts §12 #23). */
+function toBeta(i: AiInteraction): unknown {
+  return i.body ? { ...i, body: { ...i.body, messageBodyContentType: i.body.contentType } } : i;
+}

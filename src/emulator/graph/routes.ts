@@ -1,0 +1,60 @@
+// Microsoft Graph's request pipeline, in one place: version → route → authentication →
+// role gate → handler → serializer. Errors go to the server's single error handler.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rolesAllow } from '../../graph/permissions.js';
+import type { EmulatorContext } from '../context.js';
+import { GRAPH_AUDIENCE_BY_CLOUD } from '../identity/tokens.js';
+import { MICROSOFT_GRAPH_APP_ID } from '../../graph/ids.js';
+import { graphErrors } from './errors.js';
+import { GraphRouter, parseGraphPath } from './path.js';
+import type { GraphRequest, GraphRouteSpec } from './request.js';
+import { directoryRoutes } from './directory.js';
+import { interactionRoutes } from './interactions.js';
+
+export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
+  const router = new GraphRouter<GraphRouteSpec>();
+  directoryRoutes(router, ctx);
+  interactionRoutes(router, ctx);
+
+  const handle = async (req: FastifyRequest<{ Params: { version: string; '*': string } }>, reply: FastifyReply): Promise<[GraphRequest, GraphRouteSpec]> => {
+    const version = req.params.version.toLowerCase();
+    if (version !== 'v1.0' && version !== 'beta') throw graphErrors.badRequest(`Invalid version: ${req.params.version}`);
+    const segments = parseGraphPath(req.params['*']);
+    const match = router.match(segments);
+    if (match instanceof Error) throw match;
+    if (req.method !== 'GET') throw graphErrors.methodNotAllowed();
+
+    const auth = req.headers.authorization ?? '';
+    const m = /^Bearer\s*(.*)$/i.exec(auth);
+    const result = await ctx.tokens.validate(m ? m[1]!.trim() : '', ctx.clock.nowMs(), (tid) => {
+      const t = ctx.state.tenant(tid);
+      return t && t.id === tid ? [GRAPH_AUDIENCE_BY_CLOUD[t.cloud], MICROSOFT_GRAPH_APP_ID] : undefined;
+    });
+    if ('message' in result) {
+      req.log.info({ event: 'graph.refused', gate: 'token', reason: result.message }, 'refused: token');
+      throw graphErrors.unauthenticated(result.message);
+    }
+    const claims = result.claims;
+    const tenant = ctx.state.tenant(String(claims.tid))!;
+    const roles = Array.isArray(claims.roles) ? claims.roles.map(String) : [];
+    if (match.handler.denial === 'directory' && (claims.scp !== undefined || !rolesAllow(match.template, roles))) {
+      req.log.info({ event: 'graph.refused', gate: 'role', template: match.template, roles }, 'refused: no role grants this path');
+      throw graphErrors.directoryDenied();
+    }
+    const host = req.headers.host ?? '127.0.0.1';
+    const r: GraphRequest = {
+      req, reply, version, base: `https://${host}/${version}`, tenant, claims, roles,
+      appId: String(claims.appid ?? claims.azp ?? ''),
+      query: req.query as Record<string, string>, params: match.params, template: match.template,
+    };
+    return [r, match.handler];
+  };
+
+  app.all<{ Params: { version: string; '*': string } }>('/:version/*', async (req, reply) => {
+    const [r, spec] = await handle(req, reply);
+    const body = await spec.handler(r);
+    if (body === undefined) return reply;
+    reply.header('content-type', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8');
+    return body;
+  });
+}

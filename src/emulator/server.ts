@@ -1,0 +1,167 @@
+// The emulator's HTTPS server: one port for the identity platform, Microsoft Graph and the
+// control API. The life of a request, in order: ids and standard headers (onRequest) →
+// faults → route (identity | graph pipeline | control) → one error handler that writes
+// either Entra's or Graph's error shape.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../graph/licensing.js';
+import { Clock } from './clock.js';
+import type { EmulatorContext } from './context.js';
+import { controlRoutes } from './control/routes.js';
+import { graphErrorBody, GraphError, graphErrors } from './graph/errors.js';
+import { graphRoutes } from './graph/routes.js';
+import { Throttle } from './graph/throttle.js';
+import { aadsts, aadstsBody, AadstsError } from './identity/errors.js';
+import { identityRoutes } from './identity/routes.js';
+import { TokenService } from './identity/tokens.js';
+import { InteractionStore } from './interactions/store.js';
+import { ensurePki } from './pki.js';
+import { loadScenarioFile, parseScenario } from './scenario/load.js';
+import type { Scenario } from './scenario/schema.js';
+import { EmulatorState } from './state.js';
+
+export interface EmulatorOptions {
+  /** A scenario file path, or an already parsed scenario object. */
+  scenario: string | Scenario | Record<string, unknown>;
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  licensingCsv?: string;
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Where log lines go (default stderr, so stdout stays for --json). */
+  logStream?: NodeJS.WritableStream;
+}
+
+export interface RunningEmulator {
+  url: string;
+  port: number;
+  graph: string;
+  authority: string;
+  ca: string;
+  tenants: string[];
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export const defaultDataDir = (): string => join(process.env.COPILOG_HOME ?? join(homedir(), '.copilog'), 'emulator');
+
+const GRAPH_PATH = /^\/(v1\.0|beta)(\/|$)/i;
+const isGraph = (url: string) => GRAPH_PATH.test(url);
+const isIdentity = (url: string) => /^\/[^/_][^/]*\/(oauth2|v2\.0|discovery)\//i.test(url);
+
+export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
+  const dataDir = o.dataDir ?? defaultDataDir();
+  mkdirSync(dataDir, { recursive: true });
+  const catalog: LicensingCatalog = o.licensingCsv ? loadLicensingCsv(o.licensingCsv) : builtinCatalog();
+  const scenario = typeof o.scenario === 'string' ? loadScenarioFile(o.scenario) : parseScenario(o.scenario);
+  const pki = await ensurePki(join(dataDir, 'pki'));
+  const clock = new Clock(scenario.clock.now, scenario.clock.frozen);
+
+  const app: FastifyInstance = Fastify({
+    https: { key: pki.server.keyPem, cert: pki.server.certPem },
+    logger: { level: o.logLevel ?? 'info', stream: o.logStream ?? process.stderr, redact: ['req.headers.authorization'] },
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    bodyLimit: 8 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+  });
+
+  const storePath = (s: Scenario) => (s.storage === 'file' ? join(dataDir, `interactions-${s.name}.sqlite`) : ':memory:');
+  let store = new InteractionStore(storePath(scenario));
+  const ctx: EmulatorContext = {
+    state: await EmulatorState.build(scenario, clock, join(dataDir, 'pki'), catalog),
+    clock,
+    tokens: new TokenService(pki),
+    pki,
+    get store() { return store; },
+    throttle: new Throttle(),
+    catalog,
+    dataDir,
+    log: app.log,
+    seenAssertions: new Map(),
+    async load(raw, source) {
+      const next = parseScenario(raw, source);
+      const state = await EmulatorState.build(next, clock, join(dataDir, 'pki'), catalog);
+      if (next.clock.now) clock.set(next.clock.now);
+      clock.freeze(next.clock.frozen);
+      store.close();
+      store = new InteractionStore(storePath(next));
+      // A reset forgets what was ingested: file stores start over too.
+      for (const t of state.tenants) store.reset(t.id);
+      ctx.state = state;
+      ctx.throttle.reset();
+      ctx.seenAssertions.clear();
+      app.log.info({ event: 'scenario.loaded', scenario: next.name, source }, 'scenario loaded');
+    },
+  };
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const clientRequestId = String(req.headers['client-request-id'] ?? '') || req.id;
+    (req as { clientRequestId?: string }).clientRequestId = clientRequestId;
+    reply.header('request-id', req.id).header('client-request-id', clientRequestId).header('strict-transport-security', 'max-age=31536000');
+    if (isGraph(req.url)) {
+      reply.header('odata-version', '4.0').header('cache-control', 'no-store')
+        .header('x-ms-ags-diagnostic', JSON.stringify({ ServerInfo: { DataCenter: 'Local Emulator', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'COPILOG_EMU_0', ADSiteName: 'LOC' } }));
+    } else if (isIdentity(req.url)) {
+      reply.header('x-ms-request-id', req.id).header('x-ms-ests-server', 'copilog-emulator');
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | GraphError | AadstsError, req, reply) => {
+    const ids = { requestId: req.id, clientRequestId: (req as { clientRequestId?: string }).clientRequestId ?? req.id };
+    if (err instanceof AadstsError) {
+      void reply.code(err.status).header('cache-control', 'no-store, no-cache').send(aadstsBody(err, ctx.clock.now(), ids.clientRequestId));
+      return;
+    }
+    let g: GraphError;
+    if (err instanceof GraphError) g = err;
+    else if (isIdentity(req.url)) {
+      const a = aadsts.missingParameter('grant_type');
+      void reply.code(400).send(aadstsBody(a, ctx.clock.now(), ids.clientRequestId));
+      return;
+    } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
+      g = graphErrors.badRequest((err as FastifyError).message);
+      (g as { status: number }).status = (err as FastifyError).statusCode!;
+    } else {
+      req.log.error({ err }, 'unhandled error');
+      g = graphErrors.internal();
+    }
+    for (const [k, v] of Object.entries(g.headers)) void reply.header(k, v);
+    void reply.code(g.status).header('content-type', 'application/json').send(graphErrorBody(g, ids, ctx.clock.now()));
+  });
+
+  app.setNotFoundHandler((req) => {
+    if (isIdentity(req.url)) throw new AadstsError(404, 'invalid_request', 90002, `The endpoint ${req.url.split('?')[0]} does not exist.`);
+    throw graphErrors.notFound(`No such endpoint: ${req.method} ${req.url.split('?')[0]}. Graph is under /v1.0 and /beta, the token service under /{tenant}/oauth2/v2.0/token, the control API under /_emulator.`);
+  });
+
+  controlRoutes(app, ctx);
+  identityRoutes(app, ctx);
+  graphRoutes(app, ctx);
+
+  await app.listen({ port: o.port ?? 0, host: o.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port ?? 0;
+  const host = (o.host ?? '127.0.0.1').includes(':') ? `[${o.host}]` : o.host ?? '127.0.0.1';
+  const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  return {
+    url,
+    port,
+    graph: `${url}/v1.0`,
+    authority: `${url}/${ctx.state.defaultTenant.id}`,
+    ca: pki.ca.certPath,
+    tenants: ctx.state.tenants.map((t) => t.id),
+    dataDir,
+    async close() {
+      await app.close();
+      store.close();
+    },
+  };
+}
