@@ -10,6 +10,7 @@ import { GraphRouter, parseGraphPath } from './path.js';
 import type { GraphRequest, GraphRouteSpec } from './request.js';
 import { directoryRoutes } from './directory.js';
 import { interactionRoutes } from './interactions.js';
+import { applyFaults } from './faults.js';
 
 export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   const router = new GraphRouter<GraphRouteSpec>();
@@ -52,6 +53,8 @@ export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
 
   app.all<{ Params: { version: string; '*': string } }>('/:version/*', async (req, reply) => {
     const [r, spec] = await handle(req, reply);
+    // The Copilot endpoint applies faults after its own gates; scope "all" adds the directory.
+    if (spec.denial === 'directory' && r.tenant.faults.scope === 'all') await applyFaults(r);
     const body = await spec.handler(r);
     if (body === undefined) return reply;
     reply.header('content-type', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8');
