@@ -2,7 +2,7 @@
 // control API. The life of a request, in order: ids and standard headers (onRequest) →
 // faults → route (identity | graph pipeline | control) → one error handler that writes
 // either Entra's or Graph's error shape.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     https: { key: pki.server.keyPem, cert: pki.server.certPem },
     logger: { level: o.logLevel ?? 'info', stream: o.logStream ?? process.stderr, redact: ['req.headers.authorization'] },
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
   });
