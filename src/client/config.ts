@@ -1,0 +1,265 @@
+// Where a client gets its settings: flags first, then the Azure SDK's environment variables
+// (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
+// AZURE_CLIENT_CERTIFICATE_PASSWORD), then, in emulator mode, the emulator's own defaults.
+// Problems are collected with the setting and its source instead of thrown, so a caller can tell
+// a mistyped flag (usage) from a bad environment (a diagnosis).
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Transport } from './transport.js';
+
+export type CloudName = 'global' | 'usgov' | 'usgovdod' | 'china';
+
+export interface Cloud {
+  name: CloudName;
+  displayName: string;
+  authorityHost: string;
+  graphHost: string;
+  /** The `aud` of Graph tokens in this cloud. */
+  graphAudience: string;
+  graphScope: string;
+  /** Microsoft documents interaction export for Global, US Gov L4 and L5, not 21Vianet. */
+  interactionExport: boolean;
+}
+
+const cloud = (name: CloudName, displayName: string, authorityHost: string, graphHost: string, interactionExport: boolean): Cloud => ({
+  name, displayName, authorityHost, graphHost, graphAudience: `https://${graphHost}`, graphScope: `https://${graphHost}/.default`, interactionExport,
+});
+
+export const CLOUDS: Readonly<Record<CloudName, Cloud>> = {
+  global: cloud('global', 'Microsoft Azure (global)', 'login.microsoftonline.com', 'graph.microsoft.com', true),
+  usgov: cloud('usgov', 'US Government L4 (GCC High)', 'login.microsoftonline.us', 'graph.microsoft.us', true),
+  usgovdod: cloud('usgovdod', 'US Government L5 (DoD)', 'login.microsoftonline.us', 'dod-graph.microsoft.us', true),
+  china: cloud('china', 'Microsoft Azure operated by 21Vianet (China)', 'login.chinacloudapi.cn', 'microsoftgraph.chinacloudapi.cn', false),
+};
+
+export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN_RE = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+export const DEFAULT_EMULATOR_URL = 'https://127.0.0.1:8443';
+
+export type Source = 'flag' | 'env' | 'emulator' | 'default' | 'token';
+
+export type CredentialConfig =
+  | { kind: 'secret'; secret: string; source: Source }
+  | { kind: 'certificate'; certificatePath: string; keyPath?: string; password?: string; source: Source }
+  | { kind: 'none' };
+
+export interface ConfigProblem {
+  setting: string;
+  source: Source;
+  message: string;
+}
+
+export interface ClientConfig {
+  mode: 'cloud' | 'emulator';
+  cloud: Cloud;
+  /** Tenant id (GUID) or a verified domain. */
+  tenantId: string;
+  clientId: string;
+  credential: CredentialConfig;
+  /** https://login.microsoftonline.com/{tenant}, or https://127.0.0.1:PORT/{tenant}. */
+  authority: string;
+  /** host:port entries for MSAL when the authority is not a Microsoft cloud (the emulator). */
+  knownAuthorities: string[];
+  /** https://graph.microsoft.com/v1.0 or the emulator's /v1.0. */
+  graphBaseUrl: string;
+  scope: string;
+  /** CA to trust in addition to Node's roots (the emulator's). */
+  ca?: Buffer;
+  caPath?: string;
+  emulator?: { url: string; scenario: string; defaultUser?: string };
+  /** Where each setting came from: shown as evidence, never the values of secrets. */
+  sources: Record<string, Source>;
+  problems: ConfigProblem[];
+}
+
+export interface ConfigInput {
+  tenant?: string;
+  clientId?: string;
+  clientSecret?: string;
+  certificatePath?: string;
+  certificatePassword?: string;
+  cloud?: string;
+  scope?: string;
+  /** Target the emulator at this URL. */
+  emulator?: string;
+  /** CA file for the emulator (else COPILOG_EMULATOR_CA, else the default emulator data dir). */
+  ca?: string;
+}
+
+/** Thrown when no configuration can be formed at all (e.g. no tenant and no emulator running). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const copilogHome = (env: NodeJS.ProcessEnv = process.env): string => env.COPILOG_HOME ?? join(homedir(), '.copilog');
+export const defaultEmulatorCa = (env: NodeJS.ProcessEnv = process.env): string => join(copilogHome(env), 'emulator', 'pki', 'ca.crt');
+
+/** A tenant is a GUID or a domain name (the Azure SDK accepts both). */
+export const isTenant = (v: string): boolean => GUID_RE.test(v) || DOMAIN_RE.test(v);
+
+export function parseCloud(v: string | undefined): CloudName | undefined {
+  if (v === undefined) return undefined;
+  const k = v.toLowerCase() as CloudName;
+  return k in CLOUDS ? k : undefined;
+}
+
+/**
+ * Resolve the configuration. Emulator mode when `emulator` is given or no tenant is configured
+ * anywhere: the emulator's /_emulator/tenants supplies the default tenant, app, credential,
+ * scope and user; flags still override them (environment variables do not, so a shell set up
+ * for a real tenant cannot leak into an emulator run).
+ */
+export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv = process.env, opts: { timeoutMs?: number } = {}): Promise<ClientConfig> {
+  const problems: ConfigProblem[] = [];
+  const sources: Record<string, Source> = {};
+  const envTenant = nonEmpty(env.AZURE_TENANT_ID);
+  const emulatorWanted = input.emulator !== undefined || (input.tenant === undefined && envTenant === undefined);
+
+  const cloudName = input.cloud !== undefined ? parseCloud(input.cloud) : 'global';
+  if (cloudName === undefined) problems.push({ setting: 'cloud', source: 'flag', message: `unknown cloud '${input.cloud}'; use one of ${Object.keys(CLOUDS).join(', ')}` });
+  let cloudDef = CLOUDS[cloudName ?? 'global'];
+  sources.cloud = input.cloud !== undefined ? 'flag' : 'default';
+
+  // Flags and (outside emulator mode) environment, each value with its source.
+  const pick = (flag: string | undefined, envName: string): [string | undefined, Source] => {
+    if (flag !== undefined) return [flag, 'flag'];
+    if (!emulatorWanted && nonEmpty(env[envName]) !== undefined) return [env[envName]!.trim(), 'env'];
+    return [undefined, 'default'];
+  };
+  let [tenantId, tenantSource] = pick(input.tenant, 'AZURE_TENANT_ID');
+  let [clientId, clientSource] = pick(input.clientId, 'AZURE_CLIENT_ID');
+  const [secret, secretSource] = pick(input.clientSecret, 'AZURE_CLIENT_SECRET');
+  const [certPath, certSource] = pick(input.certificatePath, 'AZURE_CLIENT_CERTIFICATE_PATH');
+  const [certPassword] = pick(input.certificatePassword, 'AZURE_CLIENT_CERTIFICATE_PASSWORD');
+  let credential: CredentialConfig = certPath !== undefined
+    ? { kind: 'certificate', certificatePath: certPath, password: certPassword, source: certSource }
+    : secret !== undefined ? { kind: 'secret', secret, source: secretSource } : { kind: 'none' };
+  let scope = input.scope;
+  let scopeSource: Source = input.scope !== undefined ? 'flag' : 'default';
+
+  let authority: string;
+  let knownAuthorities: string[] = [];
+  let graphBaseUrl: string;
+  let ca: Buffer | undefined;
+  let caPath: string | undefined;
+  let emulator: ClientConfig['emulator'];
+
+  if (emulatorWanted) {
+    const url = (input.emulator ?? env.COPILOG_EMULATOR_URL ?? DEFAULT_EMULATOR_URL).replace(/\/+$/, '');
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+      if (parsed.protocol !== 'https:') throw new Error('not https');
+    } catch {
+      throw new ConfigError(`--emulator must be the emulator's https:// URL (like ${DEFAULT_EMULATOR_URL}), not '${url}'`);
+    }
+    caPath = input.ca ?? nonEmpty(env.COPILOG_EMULATOR_CA) ?? defaultEmulatorCa(env);
+    if (!existsSync(caPath)) {
+      throw new ConfigError(input.emulator === undefined
+        ? noTenantMessage(url, `its CA (${caPath}) does not exist`)
+        : `cannot read the emulator's CA certificate ${caPath}; pass --ca PATH (the emulator prints its CA path when it starts)`);
+    }
+    ca = readFileSync(caPath);
+    const found = await fetchEmulatorDefaults(url, ca, opts.timeoutMs ?? 5000).catch((e: Error) => {
+      throw new ConfigError(input.emulator === undefined ? noTenantMessage(url, e.message) : `the emulator at ${url} did not answer: ${e.message}. Start it with: copilog emulator --scenario <file>`);
+    });
+    const t = found.tenant;
+    cloudDef = input.cloud !== undefined && cloudName ? CLOUDS[cloudName] : CLOUDS[parseCloud(t.cloud) ?? 'global'];
+    if (input.cloud === undefined) sources.cloud = 'emulator';
+    const app = t.apps.find((a) => a.appId === t.default.appId) ?? t.apps[0];
+    if (tenantId === undefined) [tenantId, tenantSource] = [t.id, 'emulator'];
+    if (clientId === undefined) [clientId, clientSource] = [app?.appId ?? undefined, 'emulator'];
+    if (credential.kind === 'none' && app) {
+      const cert = app.certificates[0];
+      const sec = app.secrets[0];
+      if (t.default.credential === 'certificate' && cert) credential = { kind: 'certificate', certificatePath: cert.certPath, keyPath: cert.keyPath, source: 'emulator' };
+      else if (sec) credential = { kind: 'secret', secret: sec.value, source: 'emulator' };
+      else if (cert) credential = { kind: 'certificate', certificatePath: cert.certPath, keyPath: cert.keyPath, source: 'emulator' };
+    }
+    if (scope === undefined && t.default.scope) [scope, scopeSource] = [t.default.scope, 'emulator'];
+    authority = `${url}/${tenantId}`;
+    knownAuthorities = [parsed.host];
+    graphBaseUrl = `${url}/v1.0`;
+    emulator = { url, scenario: found.scenario, defaultUser: t.default.userId ?? t.default.user ?? undefined };
+  } else {
+    authority = `https://${cloudDef.authorityHost}/${tenantId}`;
+    graphBaseUrl = `https://${cloudDef.graphHost}/v1.0`;
+    if (input.ca) {
+      caPath = input.ca;
+      try {
+        ca = readFileSync(input.ca);
+      } catch {
+        problems.push({ setting: 'ca', source: 'flag', message: `cannot read --ca ${input.ca}` });
+      }
+    }
+  }
+
+  if (tenantId === undefined) problems.push({ setting: 'tenant', source: 'default', message: 'no tenant: set AZURE_TENANT_ID or pass --tenant' });
+  else if (!isTenant(tenantId)) problems.push({ setting: 'tenant', source: tenantSource, message: `tenant '${tenantId}' is neither a GUID nor a domain name (find the Directory (tenant) ID in Entra admin center → Overview)` });
+  if (clientId === undefined) problems.push({ setting: 'clientId', source: 'default', message: 'no client id: set AZURE_CLIENT_ID or pass --client-id' });
+  else if (!GUID_RE.test(clientId)) problems.push({ setting: 'clientId', source: clientSource, message: `client id '${clientId}' is not a GUID (use the Application (client) ID from the app registration's Overview, not its name or object id)` });
+  if (credential.kind === 'none') problems.push({ setting: 'credential', source: 'default', message: 'no credential: set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH' });
+  if (credential.kind === 'secret' && secret !== undefined && GUID_RE.test(secret)) {
+    problems.push({ setting: 'clientSecret', source: secretSource, message: 'the client secret looks like a GUID: that is probably the secret ID, not its value (the value is shown once, when the secret is created)' });
+  }
+  if (scope !== undefined && !/\/\.default$/i.test(scope.trim())) problems.push({ setting: 'scope', source: scopeSource, message: `scope '${scope}' must end in /.default for the client-credentials flow (e.g. ${cloudDef.graphScope})` });
+
+  Object.assign(sources, { tenant: tenantSource, clientId: clientSource, scope: scope === undefined ? 'default' : scopeSource });
+  if (credential.kind !== 'none') sources.credential = credential.source;
+  return {
+    mode: emulatorWanted ? 'emulator' : 'cloud',
+    cloud: cloudDef,
+    tenantId: tenantId ?? '',
+    clientId: (clientId ?? '').toLowerCase(),
+    credential,
+    authority,
+    knownAuthorities,
+    graphBaseUrl,
+    scope: (scope ?? cloudDef.graphScope).trim(),
+    ca,
+    caPath,
+    emulator,
+    sources,
+    problems,
+  };
+}
+
+/** What GET /_emulator/tenants says about the default tenant (test credentials only). */
+interface EmulatorTenant {
+  id: string;
+  cloud: string;
+  default: { appId: string | null; userId: string | null; user?: string; scope?: string; credential?: 'secret' | 'certificate' };
+  apps: { appId: string; secrets: { value: string }[]; certificates: { certPath: string; keyPath: string }[] }[];
+}
+
+async function fetchEmulatorDefaults(url: string, ca: Buffer, timeoutMs: number): Promise<{ scenario: string; tenant: EmulatorTenant }> {
+  const transport = new Transport({ ca, timeoutMs });
+  try {
+    const res = await transport.send({ method: 'GET', url: `${url}/_emulator/tenants`, untraced: true });
+    if (res.status !== 200) throw new Error(`GET /_emulator/tenants answered ${res.status}; is this a copilog emulator?`);
+    const body = res.json<{ scenario: string; tenants: EmulatorTenant[] }>();
+    // The default tenant is the one whose summary carries the default scope/credential.
+    const tenant = body.tenants.find((t) => t.default.credential !== undefined) ?? body.tenants[0];
+    if (!tenant) throw new Error('the emulator serves no tenant');
+    return { scenario: body.scenario, tenant };
+  } finally {
+    await transport.close();
+  }
+}
+
+function noTenantMessage(url: string, why: string): string {
+  return [
+    `no tenant is configured and no emulator answers at ${url} (${why}).`,
+    'Either configure a tenant:',
+    '  export AZURE_TENANT_ID=<tenant id> AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret value>   (or AZURE_CLIENT_CERTIFICATE_PATH)',
+    'or start the local emulator in another terminal and point copilog at it:',
+    '  copilog emulator --scenario scenarios/doctor/ok.yaml        (serves https://127.0.0.1:8443)',
+    '  copilog doctor --emulator https://127.0.0.1:8443',
+  ].join('\n');
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);

@@ -1,0 +1,222 @@
+// The one HTTP transport: every Graph request and every token request (MSAL's networkClient)
+// goes through send(). It owns, in one place: TLS trust (an undici Agent with the CA), a
+// client-request-id on each request, a trace of each exchange (ids, Date, x-ms-ags-diagnostic,
+// timing; never bodies or secrets), Retry-After handling for 429/503/504 within a retry budget,
+// a per-request timeout and an overall deadline.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** The longest single Retry-After the transport will wait; a longer one ends the retries. */
+  maxWaitMs: number;
+  /** Total waiting allowed across the retries of one request. */
+  budgetMs: number;
+}
+
+/** Close to the Graph SDK's handler (which caps at 180 s and 10 retries), but kinder to a CLI. */
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 5, maxWaitMs: 30_000, budgetMs: 120_000 };
+export const NO_RETRY: RetryPolicy = { maxRetries: 0, maxWaitMs: 0, budgetMs: 0 };
+const RETRY_STATUSES = new Set([429, 503, 504]);
+
+/** One request/response pair as the trace keeps it. */
+export interface Exchange extends RequestIds {
+  /** 0 when no answer came (see error). */
+  status: number;
+  startedAt: string;
+  durationMs: number;
+  /** 1 for the first try; retries of the same request share the client-request-id. */
+  attempt: number;
+  /** Error code and message from the body of a non-2xx answer, or the transport failure. */
+  errorCode?: string;
+  errorMessage?: string;
+  retryAfter?: string;
+}
+
+export interface TransportOptions {
+  /** PEM CA certificate(s) to trust in addition to Node's roots (the emulator's CA). */
+  ca?: string | Buffer;
+  /** Per-request timeout (default 30 s). */
+  timeoutMs?: number;
+  /** Absolute time (ms since epoch) after which no request is sent or waited for. */
+  deadline?: number;
+  retry?: RetryPolicy;
+  userAgent?: string;
+  /** Called for each exchange as it completes (the trace keeps them too). */
+  onExchange?: (e: Exchange) => void;
+}
+
+export interface TransportRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Overrides the transport's policy for this request; NO_RETRY to see the first answer. */
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  /** Leave out of the trace (e.g. the emulator's control API). */
+  untraced?: boolean;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  text: string;
+  exchange: Exchange;
+  attempts: number;
+  json<T = unknown>(): T;
+}
+
+const SECRET_PARAMS = /^(client_secret|client_assertion|access_token|refresh_token|id_token|code|password|sig|token)$/i;
+
+/** The URL with the values of secret-bearing query parameters replaced. */
+export function sanitizeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    let changed = false;
+    for (const k of [...u.searchParams.keys()]) {
+      if (SECRET_PARAMS.test(k)) {
+        u.searchParams.set(k, 'REDACTED');
+        changed = true;
+      }
+    }
+    return changed ? u.toString() : url;
+  } catch {
+    return url.replace(/([?&](?:client_secret|client_assertion|access_token|code|password|sig|token)=)[^&]*/gi, '$1REDACTED');
+  }
+}
+
+/** Retry-After as seconds: integer or decimal seconds, or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
+export class Transport {
+  readonly trace: Exchange[] = [];
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private closed = false;
+
+  constructor(private readonly options: TransportOptions = {}) {
+    this.agent = new Agent({ connect: options.ca ? { ca: options.ca } : {}, keepAliveTimeout: 1000 });
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /** Milliseconds until the deadline (Infinity without one). */
+  remainingMs(): number {
+    return this.options.deadline === undefined ? Infinity : this.options.deadline - Date.now();
+  }
+
+  /**
+   * Send one request; 429/503/504 are retried per the policy. Returns the final answer whatever its
+   * status; throws TransportError when no answer came.
+   */
+  async send(req: TransportRequest): Promise<TransportResponse> {
+    const policy = req.retry ?? this.retry;
+    // A caller's own client-request-id (any letter case) is kept; otherwise one per request,
+    // shared by its retries.
+    const given = Object.entries(req.headers ?? {}).find(([k]) => k.toLowerCase() === 'client-request-id')?.[1];
+    const clientRequestId = given ?? randomUUID();
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.once(req, clientRequestId, attempt);
+      if (!RETRY_STATUSES.has(res.status) || attempt > policy.maxRetries) return { ...res, attempts: attempt };
+      const seconds = parseRetryAfter(res.headers['retry-after']) ?? Math.min(2 ** (attempt - 1), 8);
+      const waitMs = Math.ceil(seconds * 1000);
+      // Waiting less than asked is throttled again (Graph counts early retries), so a wait the
+      // policy or the deadline cannot afford ends the retries: the caller sees the real answer.
+      if (waitMs > policy.maxWaitMs || waited + waitMs > policy.budgetMs || waitMs >= this.remainingMs()) return { ...res, attempts: attempt };
+      waited += waitMs;
+      await sleep(waitMs, undefined, { signal: this.deadlineSignal() });
+    }
+  }
+
+  private deadlineSignal(): AbortSignal | undefined {
+    const left = this.remainingMs();
+    return Number.isFinite(left) ? AbortSignal.timeout(Math.max(0, Math.floor(left))) : undefined;
+  }
+
+  private async once(req: TransportRequest, clientRequestId: string, attempt: number): Promise<Omit<TransportResponse, 'attempts'>> {
+    if (this.closed) throw new Error('transport is closed');
+    const url = sanitizeUrl(req.url);
+    const started = Date.now();
+    const base = { method: req.method, url, clientRequestId, startedAt: new Date(started).toISOString(), attempt };
+    const left = this.remainingMs();
+    const timeout = Math.floor(Math.min(req.timeoutMs ?? this.timeoutMs, left));
+    const byDeadline = left <= (req.timeoutMs ?? this.timeoutMs);
+    const fail = (kind: TransportError['kind'], message: string, cause?: unknown): never => {
+      const e: Exchange = { ...base, status: 0, durationMs: Date.now() - started, errorCode: kind, errorMessage: message };
+      this.record(e, req);
+      throw new TransportError(kind, message, { method: req.method, url, clientRequestId }, { cause });
+    };
+    if (timeout <= 0) fail('deadline', `not sent: the overall deadline has passed`);
+    const headers: Record<string, string> = {
+      'return-client-request-id': 'true',
+      'user-agent': this.options.userAgent ?? 'copilog/0.1.0',
+      ...Object.fromEntries(Object.entries(req.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'client-request-id')),
+      'client-request-id': clientRequestId,
+    };
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await request(req.url, {
+        method: req.method, headers, body: req.body, dispatcher: this.agent,
+        signal: AbortSignal.timeout(timeout),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      const e = err as Error & { code?: string; cause?: { code?: string } };
+      const code = e.code ?? e.cause?.code ?? '';
+      if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_ABORTED') {
+        return fail(byDeadline ? 'deadline' : 'timeout', byDeadline ? `no answer before the overall deadline (${Math.round(timeout)} ms left)` : `no answer within ${timeout} ms`, err);
+      }
+      const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code + ' ' + e.message);
+      return fail(tls ? 'tls' : 'network', `${code ? `${code}: ` : ''}${e.message}`, err);
+    }
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    const exchange: Exchange = {
+      ...base,
+      status: res.statusCode,
+      requestId: h['request-id'] ?? h['x-ms-request-id'],
+      clientRequestId: h['client-request-id'] ?? clientRequestId,
+      date: h.date,
+      agsDiagnostic: h['x-ms-ags-diagnostic'],
+      durationMs: Date.now() - started,
+      ...(res.statusCode >= 400 ? errorFields(text) : {}),
+      ...(h['retry-after'] ? { retryAfter: h['retry-after'] } : {}),
+    };
+    this.record(exchange, req);
+    return {
+      status: res.statusCode, headers: h, text, exchange,
+      json<T>() { return JSON.parse(text) as T; },
+    };
+  }
+
+  private record(e: Exchange, req: TransportRequest): void {
+    if (req.untraced) return;
+    this.trace.push(e);
+    this.options.onExchange?.(e);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.destroy();
+  }
+}
+
+function errorFields(text: string): Pick<Exchange, 'errorCode' | 'errorMessage'> {
+  const d = describeErrorBody(text);
+  return { ...(d.code ? { errorCode: d.code } : {}), ...(d.message ? { errorMessage: d.message } : {}) };
+}
