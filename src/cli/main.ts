@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { emulatorCommand } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { UsageError } from './usage.js';
 
 const program = new Command('copilog')
@@ -12,6 +13,7 @@ const program = new Command('copilog')
 
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
+program.addCommand(doctorCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -22,7 +22,9 @@ export function tenantSummary(ctx: EmulatorContext, t: TenantState) {
     displayName: t.displayName,
     cloud: t.cloud,
     features: t.features,
-    default: { appId: defaultApp?.appId ?? null, userId: defaultUser?.id ?? null, ...(isDefault ? { scope: d.scope ?? `${GRAPH_AUDIENCE_BY_CLOUD[t.cloud]}/.default`, credential: d.credential } : {}) },
+    // `user` is the default user as the scenario names it, even when the directory lacks it
+    // (a scenario may reproduce user.not-found that way); userId is null then.
+    default: { appId: defaultApp?.appId ?? null, userId: defaultUser?.id ?? null, ...(isDefault ? { user: d.user, scope: d.scope ?? `${GRAPH_AUDIENCE_BY_CLOUD[t.cloud]}/.default`, credential: d.credential } : {}) },
     apps: t.apps.map((a) => ({
       appId: a.appId,
       displayName: a.displayName,

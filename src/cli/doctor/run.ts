@@ -1,0 +1,129 @@
+// The doctor's run: the checks in order over one context, under one deadline, then the verdict.
+// Whatever happens (a permission missing, a request hanging, the deadline passing), it returns a
+// report; only the caller decides how to print it.
+import { MsalCredential, type TokenCredentialLike } from '../../client/credential.js';
+import type { ClientConfig } from '../../client/config.js';
+import { GraphClient } from '../../client/graph.js';
+import { StaticTokenCredential } from '../../client/credential.js';
+import { Transport, type RetryPolicy } from '../../client/transport.js';
+import type { LicensingCatalog } from '../../graph/licensing.js';
+import { checkClaims, checkConfiguration, checkConsent, checkProbe, checkSubscriptions, checkTenant, checkToken, checkUser, type DoctorContext } from './checks.js';
+import type { CheckId, CheckResult, DoctorReport, Facts } from './types.js';
+import { decideAll, type VerdictContext } from './verdict.js';
+
+export interface DoctorOptions {
+  config: ClientConfig;
+  catalog: LicensingCatalog;
+  /** Users to check and probe (object ids or UPNs); the emulator's default user when empty. */
+  users: string[];
+  /** Diagnose this token instead of acquiring one. */
+  accessToken?: string;
+  /** Acquire tokens with this credential (an @azure/identity one, say) instead of MSAL. */
+  credential?: TokenCredentialLike;
+  /** The doctor never runs longer than this (whole seconds or fractions). */
+  timeoutSeconds: number;
+  /** When the clock started (default: now); lets the CLI count its own start-up. */
+  startedAtMs?: number;
+  /** Small by default so a throttled probe is reported, not hidden by long waits. */
+  retry?: RetryPolicy;
+}
+
+export const DOCTOR_RETRY: RetryPolicy = { maxRetries: 2, maxWaitMs: 2_000, budgetMs: 3_000 };
+const VERSION = '0.1.0';
+
+export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
+  const startedAt = Math.round(o.startedAtMs ?? Date.now());
+  // Leave a little time to decide and print within the limit.
+  const deadline = startedAt + o.timeoutSeconds * 1000 - Math.min(300, o.timeoutSeconds * 100);
+  const transport = new Transport({ ca: o.config.ca, timeoutMs: 10_000, deadline, retry: o.retry ?? DOCTOR_RETRY });
+  const facts: Facts = { configProblems: [], tokenSource: 'none', users: [] };
+  const config = o.config;
+  const verdictContext: VerdictContext = {
+    tenantId: config.tenantId, appId: config.clientId, authorityHost: new URL(config.authority.startsWith('https://') ? config.authority : `https://${config.authority}`).host,
+    graphScope: config.cloud.graphScope, graphAudience: config.cloud.graphAudience, cloud: config.cloud.name,
+  };
+  const ctx: DoctorContext = {
+    config, transport, catalog: o.catalog, facts, verdict: verdictContext,
+    makeGraph: (token) => new GraphClient({ baseUrl: config.graphBaseUrl, credential: new StaticTokenCredential(token), scope: config.scope, transport }),
+  };
+  const checks: CheckResult[] = [];
+  let current: { id: CheckId; user?: string } = { id: 'config' };
+  const users = o.users.length ? o.users : config.emulator?.defaultUser ? [config.emulator.defaultUser] : [];
+
+  const all = async () => {
+    const step = async (id: CheckId, run: () => Promise<CheckResult | CheckResult[]> | CheckResult | CheckResult[], user?: string) => {
+      current = { id, user };
+      if (transport.remainingMs() <= 0) {
+        facts.deadlineReached = true;
+        checks.push({ id, status: 'skip', title: `${id} not checked`, evidence: [`the --timeout (${o.timeoutSeconds} s) ran out first`], ...(user ? { user } : {}) });
+        return;
+      }
+      try {
+        const r = await run();
+        checks.push(...(Array.isArray(r) ? r : [r]));
+      } catch (e) {
+        // A bug or an unforeseen answer: report it in place of the check, never crash.
+        checks.push({ id, status: 'skip', title: `${id} could not run`, evidence: [`unexpected error: ${(e as Error)?.message ?? String(e)}`], ...(user ? { user } : {}) });
+      }
+    };
+    await step('config', () => checkConfiguration(ctx, { tokenGiven: o.accessToken !== undefined }));
+    if (o.accessToken === undefined) {
+      const usable = !facts.configProblems.length && !facts.certificateError;
+      if (o.credential) ctx.credential = o.credential;
+      else if (usable) {
+        try {
+          ctx.credential = new MsalCredential(config, transport);
+        } catch (e) {
+          facts.certificateError ??= (e as Error).message;
+        }
+      }
+    }
+    await step('token', () => checkToken(ctx, o.accessToken));
+    await step('claims', () => checkClaims(ctx));
+    await step('consent', () => checkConsent(ctx));
+    for (const u of users) await step('user.account', () => checkUser(ctx, u), u);
+    await step('tenant', () => checkTenant(ctx));
+    for (const u of facts.users) await step('probe', () => checkProbe(ctx, u), u.key);
+    await step('subscriptions', () => checkSubscriptions(ctx));
+  };
+
+  // The deadline bounds everything, including anything that ignores its abort signal.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    all().then(() => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()) + 100); }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    facts.deadlineReached = true;
+    checks.push({ id: current.id, status: 'skip', title: `${current.id} did not finish`, evidence: [`the --timeout (${o.timeoutSeconds} s) ran out while this check was running`], ...(current.user ? { user: current.user } : {}) });
+  }
+  await transport.close().catch(() => undefined);
+
+  const { verdict, perUser } = decideAll(facts, verdictContext);
+  for (const [u, v] of perUser) u.verdict = v.primary.code;
+  const requests = [...transport.trace];
+  if (facts.deadlineReached) verdict.primary.supports.push(`the doctor stopped at its --timeout of ${o.timeoutSeconds} s`);
+  const finished = Date.now();
+  return {
+    version: 1,
+    tool: `copilog ${VERSION}`,
+    tenantId: config.tenantId,
+    appId: facts.claims?.appid ?? config.clientId,
+    cloud: config.cloud.name,
+    mode: config.mode,
+    ...(config.emulator ? { emulator: { url: config.emulator.url, scenario: config.emulator.scenario } } : {}),
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - startedAt,
+    tokenSource: facts.tokenSource,
+    ...(facts.claims ? { claims: facts.claims } : {}),
+    // Copies: after a timeout the abandoned check may still finish in the background.
+    checks: [...checks],
+    users: structuredClone(facts.users),
+    ...(facts.tenant ? { tenant: facts.tenant } : {}),
+    verdict,
+    requests,
+    bundle: null,
+  };
+}

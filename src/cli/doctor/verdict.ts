@@ -1,0 +1,412 @@
+// From facts to a verdict: every candidate cause the evidence supports, ranked, with the
+// evidence for and against it, a plain explanation and the fix. The primary cause follows the
+// order requests meet the gates: configuration → token → permission → user → licence → mailbox →
+// the probe's own answer. Nothing here looks at scenario names; only at what the checks saw.
+import { EXPORT_ROLE, EXPORT_ROLE_ID } from '../../graph/ids.js';
+import type { Candidate, Facts, ProbeResult, UserReport, Verdict, VerdictCode } from './types.js';
+import { VERDICT_CODES } from './types.js';
+
+export interface VerdictContext {
+  tenantId: string;
+  appId: string;
+  authorityHost: string;
+  graphScope: string;
+  graphAudience: string;
+  cloud: string;
+}
+
+const DOCS = {
+  exportApi: 'https://learn.microsoft.com/microsoft-365-copilot/extensibility/api/ai-services/interaction-export/aiinteractionhistory-getallenterpriseinteractions',
+  envVars: 'https://learn.microsoft.com/javascript/api/overview/azure/identity-readme#environment-variables',
+  aadsts: 'https://learn.microsoft.com/entra/identity-platform/reference-error-codes',
+  credentials: 'https://learn.microsoft.com/entra/identity-platform/how-to-add-credentials',
+  certificates: 'https://learn.microsoft.com/entra/identity-platform/certificate-credentials',
+  claims: 'https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference',
+  clientCredentials: 'https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow',
+  consent: 'https://learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent',
+  grantByGraph: 'https://learn.microsoft.com/graph/permissions-grant-via-msgraph',
+  users: 'https://learn.microsoft.com/entra/fundamentals/how-to-manage-user-profile-info',
+  guests: 'https://learn.microsoft.com/entra/external-id/user-properties',
+  licences: 'https://learn.microsoft.com/microsoft-365/admin/manage/assign-licenses-to-users',
+  servicePlans: 'https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference',
+  mailbox: 'https://learn.microsoft.com/purview/retention-policies-copilot',
+  clouds: 'https://learn.microsoft.com/graph/deployments',
+  support: 'https://learn.microsoft.com/microsoft-365/admin/get-help-support',
+  throttling: 'https://learn.microsoft.com/graph/throttling',
+  health: 'https://learn.microsoft.com/microsoft-365/enterprise/view-service-health',
+  errors: 'https://learn.microsoft.com/graph/errors',
+} as const;
+export { DOCS };
+
+interface Cause { title: string; explanation: string; fix: string; docs: string }
+
+/** Title, explanation, fix and docs of every code, filled in with the tenant and app. */
+export function cause(code: VerdictCode, c: VerdictContext, user?: string): Cause {
+  const u = user ?? '{user}';
+  const app = `App registrations → ${c.appId || '{app}'}`;
+  switch (code) {
+    case 'ok': return { title: 'Interaction export works', explanation: 'The export endpoint answered 200 for every user probed.', fix: 'Nothing to fix.', docs: DOCS.exportApi };
+    case 'config.invalid': return {
+      title: 'The client configuration is incomplete or malformed',
+      explanation: 'copilog needs a tenant, an application (client) id and a credential (secret or certificate), each well-formed and readable, before it can ask for a token.',
+      fix: 'Set AZURE_TENANT_ID (Directory (tenant) ID), AZURE_CLIENT_ID (Application (client) ID) and AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH (a PEM file with the certificate and its private key; AZURE_CLIENT_CERTIFICATE_PASSWORD if the key is encrypted).',
+      docs: DOCS.envVars,
+    };
+    case 'auth.tenant-not-found': return {
+      title: 'The tenant does not exist in this cloud',
+      explanation: `The identity platform at ${c.authorityHost} knows no tenant '${c.tenantId}' (AADSTS90002). Usually a typo in the tenant id, a tenant in another national cloud, or a deleted tenant.`,
+      fix: 'Copy the Directory (tenant) ID from Entra admin center → Overview into AZURE_TENANT_ID (or --tenant). For a US Government or 21Vianet tenant pass --cloud usgov, usgovdod or china.',
+      docs: DOCS.aadsts,
+    };
+    case 'auth.app-not-found': return {
+      title: 'The application is not registered in this tenant',
+      explanation: `Tenant ${c.tenantId} has no application with client id '${c.appId}' (AADSTS700016): a wrong client id, the wrong tenant, or a multi-tenant app no administrator of this tenant has consented to.`,
+      fix: `Use the Application (client) ID from Entra admin center → App registrations → your app → Overview. For an app registered in another tenant, an administrator must consent first: https://${c.authorityHost}/${c.tenantId}/adminconsent?client_id=${c.appId}`,
+      docs: DOCS.aadsts,
+    };
+    case 'auth.invalid-secret': return {
+      title: 'The client secret is wrong',
+      explanation: 'The identity platform refused the client secret (AADSTS7000215). A common mistake is sending the secret\'s ID instead of its value.',
+      fix: `Entra admin center → ${app} → Certificates & secrets → New client secret; copy its Value (shown once, not the Secret ID) into AZURE_CLIENT_SECRET.`,
+      docs: DOCS.credentials,
+    };
+    case 'auth.expired-secret': return {
+      title: 'The client secret has expired',
+      explanation: 'Every secret the token request could match has passed its expiry date (AADSTS7000222).',
+      fix: `Entra admin center → ${app} → Certificates & secrets → New client secret, update AZURE_CLIENT_SECRET, then delete the expired one. Consider a certificate credential.`,
+      docs: DOCS.credentials,
+    };
+    case 'auth.invalid-certificate': return {
+      title: 'The certificate credential was refused',
+      explanation: 'The client assertion signed with the certificate was not accepted: the certificate is expired or not yet valid, not uploaded to the app registration, or the key does not match (AADSTS700027 / 700024 / 700021).',
+      fix: `Entra admin center → ${app} → Certificates & secrets → Certificates: upload the current certificate (public part, .cer/.pem) and check its thumbprint; renew an expired one. AZURE_CLIENT_CERTIFICATE_PATH must be a PEM with that certificate and its private key.`,
+      docs: DOCS.certificates,
+    };
+    case 'token.wrong-audience': return {
+      title: 'The token is not for Microsoft Graph',
+      explanation: `Graph accepts only tokens whose aud is ${c.graphAudience}; this one was requested for another resource, so Graph answers 401 "Invalid audience".`,
+      fix: `Request the scope ${c.graphScope} (drop --scope, or set it to that value; in a scenario, fix default.scope).`,
+      docs: DOCS.claims,
+    };
+    case 'token.wrong-tenant': return {
+      title: 'The token was issued by another tenant',
+      explanation: `The token's tid/iss name a different tenant than ${c.tenantId}; Graph would read (or refuse) that other tenant's data.`,
+      fix: `Acquire the token from https://${c.authorityHost}/${c.tenantId} (AZURE_TENANT_ID), not from /common or another tenant.`,
+      docs: DOCS.claims,
+    };
+    case 'token.not-app-only': return {
+      title: 'The token is delegated (a signed-in user\'s), not app-only',
+      explanation: 'The export API supports application permissions only. A token with an scp claim (idtyp=user) is refused whatever the user may see.',
+      fix: 'Use the client-credentials grant (copilog does, unless given --access-token): the token must carry idtyp=app and roles, and no scp.',
+      docs: DOCS.clientCredentials,
+    };
+    case 'permission.delegated-only': return {
+      title: 'Only the delegated or per-user form of the Copilot permission is granted',
+      explanation: `AiEnterpriseInteraction.Read (delegated) and AiEnterpriseInteraction.Read.User (resource-specific) serve change-notification subscriptions; export needs the application permission ${EXPORT_ROLE}.`,
+      fix: `Entra admin center → ${app} → API permissions → Add a permission → Microsoft Graph → Application permissions → ${EXPORT_ROLE} → Grant admin consent, then get a new app-only token.`,
+      docs: DOCS.consent,
+    };
+    case 'permission.missing-role': return {
+      title: `The app does not have ${EXPORT_ROLE}`,
+      explanation: `The token's roles lack ${EXPORT_ROLE} and the app registration does not request it, so no administrator could have granted it.`,
+      fix: `Entra admin center → ${app} → API permissions → Add a permission → Microsoft Graph → Application permissions → ${EXPORT_ROLE} → Grant admin consent for the tenant. By Graph: POST /servicePrincipals/{your-sp-id}/appRoleAssignments {"principalId":"{your-sp-id}","resourceId":"{graph-sp-id}","appRoleId":"${EXPORT_ROLE_ID}"}.`,
+      docs: DOCS.grantByGraph,
+    };
+    case 'permission.not-consented': return {
+      title: `${EXPORT_ROLE} is not (yet) granted to the token`,
+      explanation: `The app requests ${EXPORT_ROLE}, but the token's roles lack it: admin consent was never granted, or it was granted after this token was issued (roles reach only tokens issued after the grant; replication can take minutes).`,
+      fix: `Entra admin center → ${app} → API permissions → Grant admin consent for the tenant; then get a new token (a cached token keeps its old roles for up to an hour).`,
+      docs: DOCS.consent,
+    };
+    case 'user.not-found': return {
+      title: 'The user does not exist in this tenant',
+      explanation: `Graph knows no user '${u}' in tenant ${c.tenantId}.`,
+      fix: 'Use the user\'s Entra object id or userPrincipalName in this tenant (Entra admin center → Users). Deleted users stay retrievable by their object id.',
+      docs: DOCS.users,
+    };
+    case 'user.guest': return {
+      title: 'The user is a guest',
+      explanation: `'${u}' is a guest (userType Guest) here: a guest's Copilot interactions belong to their home tenant, and export covers this tenant's members.`,
+      fix: 'Export the user from their home tenant, with an app registered there.',
+      docs: DOCS.guests,
+    };
+    case 'user.disabled': return {
+      title: 'The user\'s account is disabled',
+      explanation: `'${u}' has accountEnabled=false. History of disabled (and deleted) users normally stays retrievable, so this is a cause only if the endpoint refuses this user.`,
+      fix: 'If export fails only for this user, re-enable the account (Entra admin center → Users → the user → Edit properties → Account enabled) or use Purview eDiscovery.',
+      docs: DOCS.users,
+    };
+    case 'license.no-copilot': return {
+      title: 'The user has no Microsoft 365 Copilot licence',
+      explanation: `No licence of '${u}' holds M365_COPILOT_BUSINESS_CHAT ("Microsoft Copilot with Graph-grounded chat", 3f30311c-…), the plan export requires.`,
+      fix: `Microsoft 365 admin center → Users → Active users → ${u} → Licenses and apps → assign Microsoft 365 Copilot; allow up to 24 h to propagate.`,
+      docs: DOCS.licences,
+    };
+    case 'license.plan-disabled': return {
+      title: 'The Graph-grounded chat plan is switched off',
+      explanation: `'${u}' holds a Copilot licence, but its M365_COPILOT_BUSINESS_CHAT plan (3f30311c-…) is disabled (Copilot Chat Basic), which removes the user from export.`,
+      fix: `Microsoft 365 admin center → Users → Active users → ${u} → Licenses and apps → Microsoft 365 Copilot → tick "Microsoft Copilot with Graph-grounded chat". By Graph: POST /users/{id}/assignLicense with that skuId and disabledPlans without 3f30311c-6b1e-48a4-ab79-725b469da960.`,
+      docs: DOCS.servicePlans,
+    };
+    case 'license.chat-only': return {
+      title: 'The user has only the free Copilot Chat',
+      explanation: `'${u}' has Copilot Chat through Bing_Chat_Enterprise (in E3/E5/Business suites) but no Microsoft 365 Copilot licence: free Chat interactions are not exportable.`,
+      fix: `Assign a Microsoft 365 Copilot licence: Microsoft 365 admin center → Users → Active users → ${u} → Licenses and apps.`,
+      docs: DOCS.licences,
+    };
+    case 'mailbox.unavailable': return {
+      title: 'The user\'s Exchange Online mailbox may be unavailable (hypothesis)',
+      explanation: 'Not documented by Microsoft: the interaction history appears to be read from a hidden folder of the user\'s Exchange Online mailbox. No enabled Exchange Online plan, an on-premises (hybrid) mailbox, or a mailbox not yet provisioned would then explain the refusal. Treat this as a hypothesis backed by the evidence below.',
+      fix: `Give ${u} a cloud mailbox (an enabled EXCHANGE_S_* plan) or migrate it to Exchange Online; check with Get-EXOMailbox ${u} and Test-ApplicationAccessPolicy -Identity ${u} -AppId ${c.appId}.`,
+      docs: DOCS.mailbox,
+    };
+    case 'tenant.unsupported-cloud': return {
+      title: 'This cloud does not offer interaction export',
+      explanation: `Microsoft documents the export API for the global cloud and US Government L4/L5, not for ${c.cloud === 'china' ? 'Microsoft Azure operated by 21Vianet' : c.cloud}.`,
+      fix: 'No tenant-side fix: use Purview eDiscovery for Copilot interactions instead.',
+      docs: DOCS.clouds,
+    };
+    case 'tenant.not-enabled': return {
+      title: 'Interaction export is not enabled for this tenant (not checkable from the tenant side)',
+      explanation: 'Every precondition copilog can check passes (app-only token with the role, admin consent, a licensed member with a mailbox), yet the export endpoint answers 403. What remains is on Microsoft\'s side (the API\'s tenant rollout or a service-side setting), which nothing in the tenant shows.',
+      fix: 'Open a Microsoft support case (Microsoft 365 admin center → Support → New service request) and attach support-bundle.md (write it with --bundle DIR): it holds the request-id, client-request-id, Date and x-ms-ags-diagnostic of the refused request.',
+      docs: DOCS.support,
+    };
+    case 'throttled': return {
+      title: 'Graph is throttling this app',
+      explanation: 'The export endpoint answered 429 and the Retry-After it asked for is longer than the doctor waits. The limit is 30 requests/second per app per tenant.',
+      fix: 'Wait for the Retry-After period and run again; avoid running several exporters with the same app registration at once.',
+      docs: DOCS.throttling,
+    };
+    case 'service.unavailable': return {
+      title: 'The export service did not answer successfully',
+      explanation: 'The endpoint answered 5xx (or nothing within the time limit) after the retries the doctor allows.',
+      fix: 'Retry later and check Microsoft 365 admin center → Health → Service health; if it persists, open a support case with the bundle.',
+      docs: DOCS.health,
+    };
+    case 'unknown': return {
+      title: 'copilog could not pin down the cause',
+      explanation: 'The evidence does not match a known cause.',
+      fix: 'Read the failing requests in the report; open a support case with the bundle (--bundle DIR).',
+      docs: DOCS.errors,
+    };
+  }
+}
+
+/** AADSTS number → verdict code. */
+export function codeForAadsts(n: number | undefined, error?: string): VerdictCode {
+  switch (n) {
+    case 90002: case 90072: return 'auth.tenant-not-found';
+    case 700016: case 70001: case 70002: return 'auth.app-not-found';
+    case 7000215: return 'auth.invalid-secret';
+    case 7000222: return 'auth.expired-secret';
+    case 700027: case 700024: case 700021: case 50027: case 700023: return 'auth.invalid-certificate';
+    case 500011: return 'token.wrong-audience';
+    case 700038: case 7000218: case 900144: case 1002012: case 70011: return 'config.invalid';
+    default:
+      if (error === 'invalid_client') return 'auth.invalid-secret';
+      return 'unknown';
+  }
+}
+
+const ORDER = new Map<VerdictCode, number>(VERDICT_CODES.map((c, i) => [c, i]));
+/** The order causes block a request in: the earliest wins among confirmed causes. */
+const CAUSAL: VerdictCode[] = [
+  'config.invalid', 'auth.tenant-not-found', 'auth.app-not-found', 'auth.invalid-secret', 'auth.expired-secret', 'auth.invalid-certificate',
+  'tenant.unsupported-cloud', 'token.wrong-tenant', 'token.wrong-audience', 'token.not-app-only', 'permission.delegated-only',
+  'permission.missing-role', 'permission.not-consented', 'user.not-found', 'user.guest', 'license.no-copilot', 'license.chat-only',
+  'license.plan-disabled', 'user.disabled', 'mailbox.unavailable', 'throttled', 'service.unavailable', 'tenant.not-enabled', 'unknown', 'ok',
+];
+const rank = (c: VerdictCode) => CAUSAL.indexOf(c) >= 0 ? CAUSAL.indexOf(c) : 100 + (ORDER.get(c) ?? 0);
+const LIKELIHOOD = { confirmed: 0, likely: 1, possible: 2, unlikely: 3 } as const;
+
+type Draft = Omit<Candidate, 'title' | 'explanation' | 'fix' | 'docs'> & Partial<Pick<Candidate, 'explanation' | 'fix'>>;
+
+/** Causes that come from the configuration, the token and the app's permissions (not per user). */
+function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
+  const out: Draft[] = [];
+  const add = (d: Draft) => out.push(d);
+  if (f.configProblems.length) add({ code: 'config.invalid', likelihood: 'confirmed', supports: [...f.configProblems], weakens: [] });
+  if (f.certificateError) add({ code: 'config.invalid', likelihood: 'confirmed', supports: [`certificate: ${f.certificateError}`], weakens: [] });
+
+  const cert = f.certificate;
+  const certBad = cert && (cert.expired || cert.notYetValid);
+  const te = f.tokenError;
+  if (te) {
+    const evidence = te.transport
+      ? [`the token endpoint did not answer: ${te.transport}`]
+      : [`${te.aadsts ? `AADSTS${te.aadsts}` : te.error}: ${te.description}`, ...(te.traceId ? [`trace id ${te.traceId}, correlation id ${te.correlationId ?? '-'}`] : [])];
+    let code: VerdictCode = te.transport ? 'service.unavailable' : codeForAadsts(te.aadsts, te.error);
+    if (code === 'unknown' && certBad) code = 'auth.invalid-certificate';
+    add({ code, likelihood: 'confirmed', supports: evidence, weakens: [], ...(code === 'unknown' ? { explanation: `The token request failed with an error copilog does not map: ${evidence[0]}.` } : {}) });
+  }
+  if (certBad) {
+    add({
+      code: 'auth.invalid-certificate', likelihood: te ? 'confirmed' : 'likely',
+      supports: [`certificate ${cert.subject} is valid ${cert.notBefore} to ${cert.notAfter}: ${cert.expired ? 'expired' : 'not yet valid'}`], weakens: [],
+    });
+  }
+
+  const cl = f.claims;
+  if (cl) {
+    if (f.audienceOk === false) add({ code: 'token.wrong-audience', likelihood: 'confirmed', supports: [`aud is ${cl.aud ?? '(none)'}, not ${c.graphAudience}`], weakens: [] });
+    if (f.tenantOk === false) add({ code: 'token.wrong-tenant', likelihood: 'confirmed', supports: [`tid is ${cl.tid ?? '(none)'} (iss ${cl.iss ?? '-'}), configured tenant is ${c.tenantId}`], weakens: [] });
+    if (f.tokenExpired) {
+      add({ code: 'unknown', likelihood: 'confirmed', supports: [`the token expired at ${cl.exp}`], weakens: [], explanation: 'The access token has expired; Graph answers 401 "Access token has expired or is not yet valid."', fix: 'Get a new token (or let copilog acquire one: drop --access-token).' });
+    }
+    if (f.appOnly === false) {
+      const evidence = [`scp is '${cl.scp ?? ''}'${cl.idtyp ? `, idtyp is ${cl.idtyp}` : ''}`];
+      add({ code: f.delegatedCopilotOnly ? 'permission.delegated-only' : 'token.not-app-only', likelihood: 'confirmed', supports: evidence, weakens: [] });
+      add({ code: f.delegatedCopilotOnly ? 'token.not-app-only' : 'permission.delegated-only', likelihood: 'possible', supports: evidence, weakens: [] });
+    } else if (f.hasExportRole === false) {
+      out.push(...roleDrafts(f));
+    } else if (f.hasExportRole && f.consent?.assignment === 'absent') {
+      add({ code: 'permission.not-consented', likelihood: 'possible', supports: [`no appRoleAssignment of ${EXPORT_ROLE} now, although the token carries the role: consent was revoked after the token was issued; new tokens will lack it`], weakens: [`roles contains ${EXPORT_ROLE}`] });
+    } else if (f.hasExportRole) {
+      add({ code: 'permission.missing-role', likelihood: 'unlikely', supports: [], weakens: [`roles contains ${EXPORT_ROLE}`, ...(f.consent?.assignment === 'present' ? [`admin consent granted ${f.consent.assignmentCreated ?? ''}`.trim()] : [])] });
+    }
+  }
+  if (c.cloud === 'china') {
+    add({ code: 'tenant.unsupported-cloud', likelihood: 'confirmed', supports: [`the tenant is in the ${c.cloud} cloud (21Vianet), where Microsoft does not offer the export API`], weakens: [] });
+  }
+  return out;
+}
+
+function roleDrafts(f: Facts): Draft[] {
+  const roles = `roles lack ${EXPORT_ROLE} (roles: ${f.claims?.roles.join(', ') || 'none'})`;
+  const k = f.consent;
+  if (f.delegatedCopilotOnly || k?.requested === 'delegated-only') {
+    return [{ code: 'permission.delegated-only', likelihood: 'confirmed', supports: [roles, 'the app holds only AiEnterpriseInteraction.Read (delegated) or AiEnterpriseInteraction.Read.User (per-user)'], weakens: [] }];
+  }
+  if (k?.assignment === 'present') {
+    const predates = k.predatesGrant
+      ? `the token was issued ${f.claims?.iat} but admin consent was granted ${k.assignmentCreated}: the token predates the grant; get a new token`
+      : `admin consent exists (granted ${k.assignmentCreated ?? 'at an unknown time'}) but this token lacks the role: get a new token (replication can take minutes)`;
+    return [{ code: 'permission.not-consented', likelihood: 'confirmed', supports: [roles, predates], weakens: [], ...(k.predatesGrant ? { fix: 'Get a new token: the grant exists, and roles reach only tokens issued after it (copilog acquires a fresh one when not given --access-token; restart services that cache tokens).' } : {}) }];
+  }
+  if (k?.requested === 'role') {
+    return [
+      { code: 'permission.not-consented', likelihood: 'confirmed', supports: [roles, `the app registration requests ${EXPORT_ROLE}`, 'no appRoleAssignment of it exists on the Microsoft Graph service principal'], weakens: [] },
+    ];
+  }
+  if (k?.requested === 'none') {
+    return [{ code: 'permission.missing-role', likelihood: 'confirmed', supports: [roles, `the app registration does not request ${EXPORT_ROLE} (requiredResourceAccess)`], weakens: [] }];
+  }
+  // What the app requests is unknown (no Application.Read.All): name both, missing role first.
+  const why = k?.note ? [k.note] : [];
+  return [
+    { code: 'permission.missing-role', likelihood: 'likely', supports: [roles, ...why], weakens: [] },
+    { code: 'permission.not-consented', likelihood: 'possible', supports: [roles, ...why], weakens: [] },
+  ];
+}
+
+/** Causes specific to one user, from the directory. */
+function userDrafts(f: Facts, u: UserReport): Draft[] {
+  const out: Draft[] = [];
+  const add = (d: Omit<Draft, 'user'>) => out.push({ ...d, user: u.key });
+  if (u.lookup === 'not-found') add({ code: 'user.not-found', likelihood: 'confirmed', supports: [u.lookupNote ?? `GET /users/${u.key} answered 404`], weakens: [] });
+  if (u.userType === 'Guest') add({ code: 'user.guest', likelihood: 'confirmed', supports: [`userType is Guest (${u.userPrincipalName ?? u.key})`], weakens: [] });
+  else if (u.userType === 'Member') add({ code: 'user.guest', likelihood: 'unlikely', supports: [], weakens: ['userType is Member'] });
+  if (u.accountEnabled === false) add({ code: 'user.disabled', likelihood: 'possible', supports: ['accountEnabled is false'], weakens: ['disabled users\' history normally stays retrievable'] });
+
+  const skus = u.licenses.map((l) => l.skuPartNumber).join(', ') || 'none';
+  switch (u.copilot.businessChat) {
+    case 'absent':
+      if (u.copilot.freeChat) add({ code: 'license.chat-only', likelihood: 'confirmed', supports: ['Bing_Chat_Enterprise (free Copilot Chat) is enabled', `no licence holds M365_COPILOT_BUSINESS_CHAT (licences: ${skus})`], weakens: [] });
+      else add({ code: 'license.no-copilot', likelihood: 'confirmed', supports: [`no licence holds M365_COPILOT_BUSINESS_CHAT (licences: ${skus})`], weakens: [] });
+      break;
+    case 'disabled':
+      add({ code: 'license.plan-disabled', likelihood: 'confirmed', supports: [`M365_COPILOT_BUSINESS_CHAT is Disabled in ${u.copilot.skus.join(', ') || 'the Copilot licence'}`], weakens: [] });
+      break;
+    case 'enabled':
+      add({ code: 'license.no-copilot', likelihood: 'unlikely', supports: [], weakens: [`M365_COPILOT_BUSINESS_CHAT is enabled (${u.copilot.skus.join(', ')})`] });
+      break;
+    case 'unknown':
+      if (u.lookup !== 'not-found') add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: ['licences were not read (grant LicenseAssignment.Read.All or User.Read.All)'] });
+      break;
+  }
+  if (u.mailbox.state === 'none' || u.mailbox.state === 'onPremises' || u.mailbox.state === 'notProvisioned') {
+    add({ code: 'mailbox.unavailable', likelihood: 'possible', supports: u.mailbox.signals, weakens: ['the link between export and the mailbox is not documented'] });
+  } else if (u.mailbox.state === 'online') {
+    add({ code: 'mailbox.unavailable', likelihood: 'unlikely', supports: [], weakens: u.mailbox.signals });
+  }
+  return out;
+}
+
+function probeEvidence(p: ProbeResult): string {
+  if (p.transportError) return `the probe got no answer: ${p.transportError}`;
+  return `probe ${p.method} → ${p.status}${p.code ? ` ${p.code}` : ''}${p.message ? `: ${p.message}` : ''}${p.requestId ? ` (request-id ${p.requestId})` : ''}${p.attempts > 1 ? ` after ${p.attempts} attempts` : ''}`;
+}
+
+/** The verdict for one user (or for none, when no user could be probed). */
+export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
+  const drafts = [...globalDrafts(f, c), ...(u ? userDrafts(f, u) : [])];
+  const p = u?.probe;
+  const blocking = (d: Draft) => d.likelihood === 'confirmed';
+  let primary: Draft | undefined;
+
+  if (p && p.status >= 200 && p.status < 300) {
+    // The endpoint answered: whatever else was seen, export works (a 200 may still be empty).
+    primary = { code: 'ok', likelihood: 'confirmed', supports: [probeEvidence(p)], weakens: [], user: u?.key };
+    for (const d of drafts) if (d.likelihood === 'confirmed') {
+      d.likelihood = 'likely';
+      d.weakens.push(`the probe answered ${p.status}${u?.copilot.businessChat !== 'enabled' ? ', but this user\'s history may come back empty' : ''}`);
+    }
+  } else {
+    const probeSays = p ? probeEvidence(p) : undefined;
+    const confirmed = drafts.filter(blocking).sort((a, b) => rank(a.code) - rank(b.code));
+    primary = confirmed[0];
+    if (!primary && p) {
+      if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u?.key };
+      else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u?.key };
+      else if (p.status === 403 || p.status === 404) {
+        // Soft suspects (hypotheses) explain a refusal before "not enabled" does.
+        const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && (d.code === 'user.disabled' || d.code === 'mailbox.unavailable')).sort((a, b) => rank(a.code) - rank(b.code))[0];
+        if (soft) {
+          soft.likelihood = 'likely';
+          soft.supports.push(probeSays!);
+          primary = soft;
+        } else if (p.status === 403) {
+          primary = { code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog could check passed'], weakens: drafts.filter((d) => d.likelihood === 'possible' && d.weakens.length && !d.supports.length).flatMap((d) => d.weakens.map((w) => `not verified: ${w}`)), user: u?.key };
+        }
+      }
+      primary ??= { code: 'unknown', likelihood: 'possible', supports: [probeSays!], weakens: [], user: u?.key, explanation: `The export endpoint refused the request in a way copilog does not map (${p.status}${p.code ? ` ${p.code}` : ''}).` };
+    } else if (primary && probeSays) {
+      primary.supports.push(probeSays);
+    }
+    primary ??= { code: 'unknown', likelihood: 'possible', supports: [u ? 'the probe did not run' : 'no user to probe: pass --user ID|UPN'], weakens: [], explanation: u ? 'The probe could not run, and no precondition failed.' : 'No precondition failed, but without a user the export endpoint could not be probed.', fix: 'Run again with --user <object id or UPN> of a user who uses Copilot.' };
+  }
+
+  const others = drafts.filter((d) => d !== primary && !(d.code === primary!.code && d.user === primary!.user))
+    .sort((a, b) => LIKELIHOOD[a.likelihood] - LIKELIHOOD[b.likelihood] || rank(a.code) - rank(b.code));
+  // One entry per code and user: merge the evidence.
+  const merged: Draft[] = [];
+  for (const d of others) {
+    const same = merged.find((m) => m.code === d.code && m.user === d.user);
+    if (same) {
+      same.supports.push(...d.supports.filter((s) => !same.supports.includes(s)));
+      same.weakens.push(...d.weakens.filter((s) => !same.weakens.includes(s)));
+    } else merged.push({ ...d, supports: [...d.supports], weakens: [...d.weakens] });
+  }
+  return { primary: finish(primary, c), candidates: merged.slice(0, 10).map((d) => finish(d, c)) };
+}
+
+function finish(d: Draft, c: VerdictContext): Candidate {
+  const k = cause(d.code, c, d.user);
+  return {
+    code: d.code, title: k.title, likelihood: d.likelihood,
+    explanation: d.explanation ?? k.explanation,
+    supports: d.supports, weakens: d.weakens,
+    fix: d.fix ?? k.fix, docs: k.docs,
+    ...(d.user ? { user: d.user } : {}),
+  };
+}
+
+/** The overall verdict: the first user that fails (in the order given), else ok. */
+export function decideAll(f: Facts, c: VerdictContext): { verdict: Verdict; perUser: Map<UserReport, Verdict> } {
+  const perUser = new Map<UserReport, Verdict>();
+  for (const u of f.users) perUser.set(u, decide(f, c, u));
+  if (f.users.length === 0) return { verdict: decide(f, c), perUser };
+  const failing = f.users.find((u) => perUser.get(u)!.primary.code !== 'ok');
+  return { verdict: perUser.get(failing ?? f.users[0]!)!, perUser };
+}

@@ -1,0 +1,301 @@
+// copilog doctor, end to end: one emulator for the file, a scenario per verdict loaded through the
+// control API, and the REAL command line run as a child process against it. Each scenario in
+// scenarios/doctor/<code>.yaml must produce the verdict <code>; a "# doctor-args:" comment in a
+// scenario holds the flags it needs (a wrong --tenant, --client-id or --client-secret).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { SCENARIO_DIR } from '../src/cli/scenarios.js';
+import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DOCTOR_DIR = join(SCENARIO_DIR, 'doctor');
+const BIN = join(ROOT, 'bin', 'copilog.js');
+
+let emu: TestEmulator;
+
+interface Run { code: number | null; stdout: string; stderr: string; ms: number; json: any }
+
+/** The real CLI, with a clean environment (no AZURE_* from the developer's shell). */
+function copilog(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(AZURE_|COPILOG_|NO_COLOR|FORCE_COLOR)/.test(k)) env[k] = v;
+  Object.assign(env, { COPILOG_HOME: join(ROOT, '.no-such-copilog-home') }, opts.env);
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: any;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, stdout, stderr, ms: Date.now() - started, json });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+const doctor = (args: string[] = [], opts?: Parameters<typeof copilog>[1]) => copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca, '--json', ...args], opts);
+
+function scenarioFile(file: string): { body: unknown; args: string[] } {
+  const text = readFileSync(file, 'utf8');
+  const line = /^# doctor-args:(.*)$/m.exec(text)?.[1]?.trim();
+  return { body: parseYaml(text), args: line ? line.split(/\s+/) : [] };
+}
+
+async function load(file: string): Promise<string[]> {
+  const s = scenarioFile(file);
+  await emu.control('/scenario', 'POST', s.body);
+  return s.args;
+}
+
+const explain = (r: Run) => `exit ${r.code}\nstderr: ${r.stderr.slice(0, 2000)}\nverdict: ${JSON.stringify(r.json?.verdict?.primary, null, 1)?.slice(0, 2000)}\nchecks: ${JSON.stringify(r.json?.checks?.map((c: any) => [c.id, c.status, c.title]))}`;
+
+before(async () => {
+  emu = await withEmulator(join(DOCTOR_DIR, 'ok.yaml'));
+});
+after(async () => {
+  await emu?.close();
+});
+
+describe('one scenario per verdict code (scenarios/doctor/<code>.yaml)', () => {
+  const files = readdirSync(DOCTOR_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const REQUIRED = [
+    'ok', 'auth.tenant-not-found', 'auth.app-not-found', 'auth.invalid-secret', 'auth.expired-secret', 'auth.invalid-certificate',
+    'token.wrong-audience', 'permission.missing-role', 'permission.not-consented', 'user.not-found', 'user.guest', 'license.no-copilot',
+    'license.plan-disabled', 'license.chat-only', 'mailbox.unavailable', 'tenant.not-enabled', 'throttled',
+  ];
+
+  test('every required verdict has its scenario', () => {
+    const codes = files.map((f) => f.replace(/\.yaml$/, ''));
+    for (const c of REQUIRED) assert.ok(codes.includes(c), `missing scenarios/doctor/${c}.yaml`);
+  });
+
+  for (const file of files) {
+    const expected = file.replace(/\.yaml$/, '');
+    test(`${expected}`, async () => {
+      const args = await load(join(DOCTOR_DIR, file));
+      const r = await doctor(args);
+      assert.ok(r.json, explain(r));
+      assert.equal(r.json.verdict.primary.code, expected, explain(r));
+      assert.equal(r.code, expected === 'ok' ? 0 : 1, explain(r));
+      assert.ok(r.json.verdict.primary.fix && r.json.verdict.primary.explanation && r.json.verdict.primary.docs.startsWith('https://learn.microsoft.com/'));
+      assert.ok(r.json.verdict.primary.supports.length > 0, 'the primary cause carries evidence');
+      for (const c of r.json.checks) assert.match(c.status, /^(pass|warn|fail|skip)$/);
+      assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    });
+  }
+
+  test('seed-403 (the unresolved 403) is tenant.not-enabled, told honestly', { skip: !existsSync(join(SCENARIO_DIR, 'seed-403.yaml')) && 'no scenarios/seed-403.yaml' }, async () => {
+    await load(join(SCENARIO_DIR, 'seed-403.yaml'));
+    const r = await doctor();
+    assert.equal(r.json?.verdict.primary.code, 'tenant.not-enabled', explain(r));
+    assert.equal(r.code, 1);
+    assert.match(r.json.verdict.primary.title, /not checkable from the tenant side/);
+    assert.match(r.json.verdict.primary.fix, /support case/);
+    const probe = r.json.users[0].probe;
+    assert.equal(probe.status, 403);
+    assert.equal(probe.code, 'Forbidden');
+    for (const k of ['requestId', 'clientRequestId', 'date', 'agsDiagnostic']) assert.ok(probe[k], `probe.${k}`);
+    const failing = r.json.checks.filter((c: any) => c.status === 'fail').map((c: any) => c.id);
+    assert.deepEqual(failing, ['probe'], 'every checkable precondition passes');
+  });
+});
+
+describe('evidence', () => {
+  test('the JSON document has the documented shape and names the default app and user', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const r = await doctor();
+    const j = r.json;
+    for (const k of ['version', 'tenantId', 'appId', 'cloud', 'startedAt', 'checks', 'users', 'verdict', 'bundle']) assert.ok(k in j, k);
+    assert.equal(j.tenantId, '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
+    assert.equal(j.appId, '5c3e1a9b-7d2f-4e6a-9b8c-1d2e3f4a5b6c');
+    assert.equal(j.users[0].userPrincipalName, 'megan.bowen@northwind.onmicrosoft.com');
+    assert.deepEqual(j.checks.map((c: any) => c.id), ['config', 'token', 'claims', 'consent', 'user.account', 'user.license', 'user.mailbox', 'tenant', 'probe', 'subscriptions']);
+    for (const c of j.checks) for (const k of ['id', 'status', 'title', 'evidence']) assert.ok(k in c, `${c.id}.${k}`);
+    assert.equal(j.claims.idtyp, 'app');
+    assert.ok(j.claims.roles.includes('AiEnterpriseInteraction.Read.All'));
+    assert.equal(j.users[0].copilot.businessChat, 'enabled');
+    const subs = j.checks.find((c: any) => c.id === 'subscriptions');
+    assert.equal(subs.status, 'skip', 'the emulator has no /subscriptions yet: skip, never a crash');
+    assert.match(subs.evidence.join(' '), /400/);
+    assert.equal(j.bundle, null);
+  });
+
+  test('a token for another resource: aud named, Graph\'s 401 recorded', async () => {
+    await load(join(DOCTOR_DIR, 'token.wrong-audience.yaml'));
+    const r = await doctor();
+    assert.equal(r.json.verdict.primary.code, 'token.wrong-audience');
+    assert.equal(r.json.claims.aud, 'https://outlook.office365.com');
+    assert.equal(r.json.users[0].probe.status, 401);
+  });
+
+  test('permission.not-consented names the missing assignment; missing-role says the app never asked', async () => {
+    await load(join(DOCTOR_DIR, 'permission.not-consented.yaml'));
+    let r = await doctor();
+    assert.match(r.json.verdict.primary.supports.join(' '), /requests AiEnterpriseInteraction\.Read\.All/);
+    assert.match(r.json.verdict.primary.supports.join(' '), /no appRoleAssignment/);
+    await load(join(DOCTOR_DIR, 'permission.missing-role.yaml'));
+    r = await doctor();
+    assert.match(r.json.verdict.primary.supports.join(' '), /does not request/);
+  });
+
+  test('a token that predates the grant: permission.not-consented, "get a new token"', async () => {
+    // The app asked for the export role but had consent for the directory reads only; a token is
+    // issued (10 minutes ago), then an administrator grants consent (a minute ago).
+    await load(join(DOCTOR_DIR, 'permission.not-consented.yaml'));
+    const tenant = (await emu.tenantList()).tenants[0];
+    const minted = await emu.control('/tokens', 'POST', { issuedAt: '-10m' });
+    await emu.control(`/tenants/${tenant.id}/apps/${tenant.default.appId}`, 'PATCH', {
+      consented: ['AiEnterpriseInteraction.Read.All', 'User.Read.All', 'Organization.Read.All', 'Application.Read.All'], consentedAt: '-1m',
+    });
+    const r = await doctor(['--access-token', minted.access_token]);
+    assert.equal(r.json.verdict.primary.code, 'permission.not-consented', explain(r));
+    assert.match(r.json.verdict.primary.supports.join(' '), /predates the grant; get a new token/);
+    assert.match(r.json.verdict.primary.fix, /new token/);
+    // A fresh token (no --access-token) carries the role: the export works.
+    const fresh = await doctor();
+    assert.equal(fresh.json.verdict.primary.code, 'ok', explain(fresh));
+  });
+
+  test('--access-token with a delegated token: token.not-app-only; with the delegated Copilot scope: permission.delegated-only', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const delegated = await emu.control('/tokens', 'POST', { claims: { scp: 'User.Read', idtyp: 'user', roles: null } });
+    let r = await doctor(['--access-token', delegated.access_token]);
+    assert.equal(r.json.verdict.primary.code, 'token.not-app-only', explain(r));
+    assert.equal(r.json.tokenSource, 'provided');
+    assert.ok(r.json.verdict.candidates.some((c: any) => c.code === 'permission.delegated-only'));
+    const copilotScope = await emu.control('/tokens', 'POST', { claims: { scp: 'AiEnterpriseInteraction.Read User.Read', idtyp: 'user', roles: null } });
+    r = await doctor(['--access-token', '-'], { stdin: copilotScope.access_token + '\n' });
+    assert.equal(r.json.verdict.primary.code, 'permission.delegated-only', explain(r));
+  });
+
+  test('--access-token from another tenant: token.wrong-tenant', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const other = '11111111-2222-4333-8444-555555555555';
+    const minted = await emu.control('/tokens', 'POST', { claims: { tid: other, iss: `https://sts.windows.net/${other}/` } });
+    const r = await doctor(['--access-token', minted.access_token]);
+    assert.equal(r.json.verdict.primary.code, 'token.wrong-tenant', explain(r));
+  });
+
+  test('several users: the first failing one decides, each has its own verdict', async () => {
+    await emu.control('/scenario', 'POST', parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8')));
+    const r = await doctor(['--user', 'adele.vance@contoso.onmicrosoft.com', '--user', 'patti.fernandez@contoso.onmicrosoft.com', '--user', 'miriam.graham@contoso.onmicrosoft.com']);
+    assert.deepEqual(r.json.users.map((u: any) => u.verdict), ['ok', 'license.chat-only', 'license.plan-disabled'], explain(r));
+    assert.equal(r.json.verdict.primary.code, 'license.chat-only');
+    assert.equal(r.code, 1);
+  });
+
+  test('--licensing-csv: Microsoft\'s CSV names the SKUs', async () => {
+    const csv = fileURLToPath(new URL('../../shared/graph-reference/licensing-service-plans.csv', import.meta.url));
+    if (!existsSync(csv)) return;
+    await load(join(DOCTOR_DIR, 'license.chat-only.yaml'));
+    const r = await doctor(['--licensing-csv', csv]);
+    assert.equal(r.json.verdict.primary.code, 'license.chat-only');
+    assert.ok(r.json.users[0].licenses[0].displayName, 'SKU display name from the CSV');
+  });
+
+  test('human report: plain without a TTY, no colour codes, verdict and fix stated', async () => {
+    await load(join(DOCTOR_DIR, 'license.plan-disabled.yaml'));
+    const r = await copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca]);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.stdout, /\x1b\[/);
+    assert.match(r.stdout, /Verdict: license\.plan-disabled/);
+    assert.match(r.stdout, /FAIL {2}user\.license/);
+    assert.match(r.stdout, /Fix:/);
+    const coloured = await copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca], { env: { FORCE_COLOR: '1' } });
+    assert.match(coloured.stdout, /\x1b\[31m/);
+  });
+});
+
+describe('usage errors exit 2', () => {
+  for (const [name, args] of [
+    ['a tenant that is not a GUID or domain', ['--tenant', 'not a tenant']],
+    ['an unknown cloud', ['--cloud', 'mars']],
+    ['a client id that is not a GUID', ['--client-id', 'copilog-reader']],
+    ['a scope without /.default', ['--scope', 'https://graph.microsoft.com/User.Read']],
+    ['a bad --timeout', ['--timeout', 'soon']],
+  ] as const) {
+    test(name, async () => {
+      const r = await doctor([...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /copilog: /);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  test('no tenant configured and no emulator running: says how to start one', async () => {
+    const r = await copilog(['doctor', '--json'], { env: { COPILOG_EMULATOR_URL: 'https://127.0.0.1:9', COPILOG_EMULATOR_CA: emu.ca } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no tenant is configured/);
+    assert.match(r.stderr, /copilog emulator/);
+  });
+});
+
+describe('secrets never leave', () => {
+  test('no secret, token or assertion in the bundle, stdout or stderr (failing and ok runs)', async () => {
+    const dir = tempDir('copilog-bundle-');
+    try {
+      for (const [file, extra] of [['permission.not-consented.yaml', []], ['ok.yaml', []], ['auth.invalid-certificate.yaml', []], ['ok.yaml', ['--client-secret', 'wrong-but-secret-0123456789']]] as const) {
+        const args = await load(join(DOCTOR_DIR, file));
+        const tenant = (await emu.tenantList()).tenants[0];
+        const app = tenant.apps.find((a: any) => a.appId === tenant.default.appId);
+        const secrets = [...app.secrets.map((s: any) => s.value), ...extra.filter((_, i) => i % 2 === 1)];
+        const out = join(dir, file);
+        const runs = [await doctor([...args, ...extra, '--bundle', out]), await copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca, ...args, ...extra, '--bundle', out])];
+        const md = readFileSync(join(out, 'support-bundle.md'), 'utf8');
+        const json = readFileSync(join(out, 'support-bundle.json'), 'utf8');
+        JSON.parse(json);
+        const texts = { md, json, ...Object.fromEntries(runs.flatMap((r, i) => [[`stdout${i}`, r.stdout], [`stderr${i}`, r.stderr]])) };
+        for (const [where, text] of Object.entries(texts)) {
+          for (const s of secrets) assert.ok(!text.includes(s), `secret in ${where} (${file})`);
+          assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{6,}/, `JWT-looking string in ${where} (${file})`);
+          assert.doesNotMatch(text, /client_assertion=|client_secret=(?!REDACTED|\[redacted\])/, `assertion or secret parameter in ${where} (${file})`);
+          assert.doesNotMatch(text, /BEGIN (RSA |ENCRYPTED )?PRIVATE KEY/, `private key in ${where}`);
+        }
+        // The bundle carries what support needs.
+        assert.match(md, /Tenant id \| 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/);
+        assert.match(md, /App \(client\) id/);
+        const b = JSON.parse(json);
+        assert.ok(b.startedAt.endsWith('Z'));
+        if (file === 'permission.not-consented.yaml') {
+          const failing = b.failingRequests.find((e: any) => /getAllEnterpriseInteractions/.test(e.url));
+          assert.ok(failing, 'the refused probe is in the bundle');
+          for (const k of ['method', 'url', 'status', 'code', 'message', 'requestId', 'clientRequestId', 'date', 'agsDiagnostic']) assert.ok(failing[k], `failing request ${k}`);
+          assert.equal(b.users[0].userPrincipalName, 'megan.bowen@northwind.onmicrosoft.com');
+          assert.ok(b.claims.roles, 'the claim summary');
+          assert.match(md, /## Failing requests/);
+          assert.match(md, /request-id: [0-9a-f-]{36}/);
+          assert.match(md, /x-ms-ags-diagnostic: \{/);
+        }
+        assert.equal(runs[0].json.bundle.files.length, 2);
+      }
+    } finally {
+      cleanDir(dir);
+    }
+  });
+});
+
+describe('time limits', () => {
+  test('--timeout 2 against a 5 s export latency finishes in about 2 s with a clear verdict', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const tenant = (await emu.tenantList()).tenants[0];
+    await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 5000 } });
+    const r = await doctor(['--timeout', '2']);
+    assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+    assert.equal(r.json.verdict.primary.code, 'service.unavailable', explain(r));
+    assert.match(r.json.verdict.primary.supports.join(' '), /deadline|--timeout/);
+    assert.equal(r.code, 1);
+  });
+});
