@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
+import { redact } from '../src/cli/doctor/bundle.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -244,6 +245,14 @@ describe('usage errors exit 2', () => {
 });
 
 describe('secrets never leave', () => {
+  test('the redaction pass removes JWTs, bearer values, form secrets and configured literals', () => {
+    const jwt = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJl';
+    const text = `token ${jwt} Authorization: Bearer abcdefgh12345678 client_secret=hunter2-long&client_assertion=${jwt} my-secret-value`;
+    const out = redact(text, ['my-secret-value']);
+    assert.doesNotMatch(out, /eyJ|abcdefgh12345678|hunter2-long|my-secret-value/);
+    assert.match(out, /\[redacted token\]/);
+  });
+
   test('no secret, token or assertion in the bundle, stdout or stderr (failing and ok runs)', async () => {
     const dir = tempDir('copilog-bundle-');
     try {
@@ -279,7 +288,7 @@ describe('secrets never leave', () => {
           assert.match(md, /request-id: [0-9a-f-]{36}/);
           assert.match(md, /x-ms-ags-diagnostic: \{/);
         }
-        assert.equal(runs[0].json.bundle.files.length, 2);
+        assert.equal(runs[0]!.json.bundle.files.length, 2);
       }
     } finally {
       cleanDir(dir);

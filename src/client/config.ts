@@ -184,7 +184,7 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
     authority = `${url}/${tenantId}`;
     knownAuthorities = [parsed.host];
     graphBaseUrl = `${url}/v1.0`;
-    emulator = { url, scenario: found.scenario, defaultUser: t.default.userId ?? t.default.user ?? undefined };
+    emulator = { url, scenario: found.scenario, defaultUser: t.default.user ?? t.default.userId ?? undefined };
   } else {
     authority = `https://${cloudDef.authorityHost}/${tenantId}`;
     graphBaseUrl = `https://${cloudDef.graphHost}/v1.0`;

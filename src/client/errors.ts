@@ -128,7 +128,10 @@ export function parseAadstsBody(text: string): AadstsBody | undefined {
 export function firstSentence(text: string): string {
   const cut = text.split(/\s+Trace ID:|\r?\n/)[0] ?? '';
   const m = /^(.+?[.!?])(\s|$)/.exec(cut);
-  return (m ? m[1]! : cut).trim();
+  if (!m) return cut.trim();
+  // Keep a bracketed reason that qualifies the sentence ("… validation. [Reason - …]").
+  const reason = /^\s*(\[[^\]]*\])/.exec(cut.slice(m[1]!.length))?.[1];
+  return `${m[1]}${reason ? ` ${reason}` : ''}`.trim();
 }
 
 /** For the trace: the code and message of any error body (Graph or identity platform). */

@@ -109,8 +109,13 @@ export async function checkConfiguration(ctx: DoctorContext, opts: { tokenGiven:
       evidence.push(`certificate unreadable: ${f.certificateError}`);
     }
   }
-  const fix = status === 'fail' ? (f.certificate && !problems.length ? cause('auth.invalid-certificate', ctx.verdict).fix : cause('config.invalid', ctx.verdict).fix) : undefined;
-  return result('config', status, status === 'pass' ? 'Configuration is complete and well-formed' : status === 'warn' ? 'Configuration works, with a warning' : 'Configuration has problems', evidence, { fix, docs: DOCS.envVars });
+  const certOnly = status === 'fail' && !problems.length && !!f.certificate;
+  const fix = status === 'fail' ? cause(certOnly ? 'auth.invalid-certificate' : 'config.invalid', ctx.verdict).fix : undefined;
+  const title = status === 'pass' ? 'Configuration is complete and well-formed'
+    : status === 'warn' ? 'Configuration works, with a warning'
+    : certOnly ? `The certificate is ${f.certificate!.expired ? 'expired' : 'not yet valid'}`
+    : f.certificateError && !problems.length ? 'The certificate cannot be read' : 'Configuration has problems';
+  return result('config', status, title, evidence, { fix, docs: certOnly ? DOCS.certificates : DOCS.envVars });
 }
 
 // 2. Token acquisition ---------------------------------------------------------------------------
@@ -300,6 +305,9 @@ export async function checkConsent(ctx: DoctorContext): Promise<CheckResult> {
 
 const USER_SELECT = 'id,userPrincipalName,displayName,userType,accountEnabled,onPremisesSyncEnabled,assignedLicenses,assignedPlans,provisionedPlans,mail,usageLocation';
 
+/** How reports name a user: the UPN once known, else the key as given. */
+export const userLabel = (u: UserReport): string => u.userPrincipalName ?? u.key;
+
 function emptyUser(key: string): UserReport {
   return { key, lookup: 'skipped', licenses: [], copilot: { businessChat: 'unknown', skus: [], freeChat: false }, mailbox: { state: 'unknown', exchangePlans: [], signals: [] } };
 }
@@ -339,19 +347,20 @@ export async function checkUser(ctx: DoctorContext, key: string): Promise<CheckR
     userType: user.userType ?? undefined, accountEnabled: user.accountEnabled ?? undefined, onPremisesSyncEnabled: user.onPremisesSyncEnabled ?? undefined,
   });
 
+  const label = user.userPrincipalName;
   // Account.
   const acc: string[] = [`${user.userPrincipalName} (${user.id})${user.displayName ? `, ${user.displayName}` : ''}`, `userType ${user.userType ?? '(unknown)'}`, `accountEnabled ${user.accountEnabled ?? '(unknown)'}`];
   let accStatus: CheckStatus = 'pass';
   let accFix: string | undefined;
   if (user.userType === 'Guest') {
     accStatus = 'fail';
-    accFix = cause('user.guest', ctx.verdict, key).fix;
+    accFix = cause('user.guest', ctx.verdict, label).fix;
   } else if (user.accountEnabled === false) {
     accStatus = 'warn';
-    accFix = cause('user.disabled', ctx.verdict, key).fix;
+    accFix = cause('user.disabled', ctx.verdict, label).fix;
     acc.push('a disabled account: its history normally stays retrievable; the probe decides');
   }
-  const account = result('user.account', accStatus, accStatus === 'pass' ? `User ${key} is an enabled member` : user.userType === 'Guest' ? `User ${key} is a guest` : `User ${key} is disabled`, acc, { user: key, fix: accFix, docs: user.userType === 'Guest' ? DOCS.guests : DOCS.users });
+  const account = result('user.account', accStatus, accStatus === 'pass' ? `User ${label} is an enabled member` : user.userType === 'Guest' ? `User ${label} is a guest` : `User ${label} is disabled`, acc, { user: key, fix: accFix, docs: user.userType === 'Guest' ? DOCS.guests : DOCS.users });
 
   // Licences: licenseDetails (LicenseAssignment.Read.All), else assignedLicenses resolved through the SKU table.
   let licenseNote: string | undefined;
@@ -365,7 +374,7 @@ export async function checkUser(ctx: DoctorContext, key: string): Promise<CheckR
   } catch (e) {
     if (!user.assignedLicenses) {
       const r = unreadable(ctx, e, 'licences', leastPrivileged('/users/{id}/licensedetails'));
-      return [account, result('user.license', 'skip', `Licences of ${key}`, r.evidence, { user: key, fix: r.fix, docs: DOCS.servicePlans }), mailboxCheck(ctx, u, user)];
+      return [account, result('user.license', 'skip', `Licences of ${label}`, r.evidence, { user: key, fix: r.fix, docs: DOCS.servicePlans }), mailboxCheck(ctx, u, user)];
     }
     licenseNote = `licenseDetails not readable (${e instanceof GraphRequestError ? `${e.status} ${e.code}` : (e as Error).message}); used assignedLicenses and ${ctx.catalog.source}`;
     u.licenses = user.assignedLicenses.map((l) => fromAssigned(ctx.catalog, l.skuId, l.disabledPlans));
@@ -385,6 +394,7 @@ function fromAssigned(catalog: LicensingCatalog, skuId: string, disabled: string
 const planOn = (s: string) => s.toLowerCase() !== 'disabled';
 
 function licenseCheck(ctx: DoctorContext, u: UserReport, note?: string): CheckResult {
+  const who = userLabel(u);
   const chat = u.licenses.flatMap((l) => l.plans.filter((p) => p.servicePlanId === PLAN.M365_COPILOT_BUSINESS_CHAT).map((p) => ({ l, p })));
   u.copilot.skus = [...new Set(chat.map(({ l }) => l.skuPartNumber))];
   u.copilot.businessChat = chat.length === 0 ? 'absent' : chat.some(({ p }) => planOn(p.provisioningStatus)) ? 'enabled' : 'disabled';
@@ -398,22 +408,23 @@ function licenseCheck(ctx: DoctorContext, u: UserReport, note?: string): CheckRe
   const unknownSkus = u.licenses.filter((l) => !ctx.catalog.sku(l.skuId));
   if (unknownSkus.length) evidence.push(`not in ${ctx.catalog.source}: ${unknownSkus.map((l) => l.skuPartNumber).join(', ')} (pass Microsoft's current CSV with --licensing-csv to name them)`);
   let status: CheckStatus = 'pass';
-  let title = `${u.key} has Microsoft 365 Copilot with Graph-grounded chat enabled (${u.copilot.skus.join(', ')})`;
+  let title = `${who} has Microsoft 365 Copilot with Graph-grounded chat enabled (${u.copilot.skus.join(', ')})`;
   let code: 'license.no-copilot' | 'license.chat-only' | 'license.plan-disabled' | undefined;
   if (u.copilot.businessChat === 'absent') {
     code = u.copilot.freeChat ? 'license.chat-only' : 'license.no-copilot';
-    title = u.copilot.freeChat ? `${u.key} has only the free Copilot Chat` : `${u.key} has no Microsoft 365 Copilot licence`;
+    title = u.copilot.freeChat ? `${who} has only the free Copilot Chat` : `${who} has no Microsoft 365 Copilot licence`;
     if (u.copilot.freeChat) evidence.push(`Bing_Chat_Enterprise (${PLAN.Bing_Chat_Enterprise}, free Copilot Chat) is enabled: not exportable`);
     status = 'fail';
   } else if (u.copilot.businessChat === 'disabled') {
     code = 'license.plan-disabled';
-    title = `${u.key}'s Copilot licence has M365_COPILOT_BUSINESS_CHAT disabled`;
+    title = `${who}'s Copilot licence has M365_COPILOT_BUSINESS_CHAT disabled`;
     status = 'fail';
   }
-  return result('user.license', status, title, evidence, { user: u.key, ...(code ? { fix: cause(code, ctx.verdict, u.key).fix } : {}), docs: DOCS.servicePlans });
+  return result('user.license', status, title, evidence, { user: u.key, ...(code ? { fix: cause(code, ctx.verdict, who).fix } : {}), docs: DOCS.servicePlans });
 }
 
 function mailboxCheck(ctx: DoctorContext, u: UserReport, user: User): CheckResult {
+  const who = userLabel(u);
   const m = u.mailbox;
   const plans = u.licenses.flatMap((l) => l.plans.filter((p) => (EXCHANGE_MAILBOX_PLANS.has(p.servicePlanId) || EXCHANGE_PLAN_NAME.test(p.servicePlanName)) && planOn(p.provisioningStatus)));
   m.exchangePlans = [...new Set(plans.map((p) => `${p.servicePlanName} (${p.provisioningStatus})`))];
@@ -430,15 +441,15 @@ function mailboxCheck(ctx: DoctorContext, u: UserReport, user: User): CheckResul
   else if (exchange && exchange.provisioningStatus !== 'Success') m.state = 'notProvisioned';
   else m.state = 'online';
   const titles = {
-    online: `${u.key} has an Exchange Online mailbox`,
-    none: `${u.key} has no Exchange Online mailbox plan (hypothesis: export may need one)`,
-    onPremises: `${u.key}'s mailbox looks on-premises (hypothesis: export may need Exchange Online)`,
-    notProvisioned: `${u.key}'s Exchange Online mailbox is not provisioned (hypothesis)`,
-    unknown: `Mailbox of ${u.key} not checked`,
+    online: `${who} has an Exchange Online mailbox`,
+    none: `${who} has no Exchange Online mailbox plan (hypothesis: export may need one)`,
+    onPremises: `${who}'s mailbox looks on-premises (hypothesis: export may need Exchange Online)`,
+    notProvisioned: `${who}'s Exchange Online mailbox is not provisioned (hypothesis)`,
+    unknown: `Mailbox of ${who} not checked`,
   } as const;
   const status: CheckStatus = m.state === 'online' ? 'pass' : m.state === 'unknown' ? 'skip' : 'warn';
-  return result('user.mailbox', status, titles[m.state], signals.length ? signals : ['licences and provisioned plans were not readable'], {
-    user: u.key, ...(status === 'warn' ? { fix: cause('mailbox.unavailable', ctx.verdict, u.key).fix } : {}), docs: DOCS.mailbox,
+  return result('user.mailbox', status, titles[m.state], signals.length ? [...signals] : ['licences and provisioned plans were not readable'], {
+    user: u.key, ...(status === 'warn' ? { fix: cause('mailbox.unavailable', ctx.verdict, who).fix } : {}), docs: DOCS.mailbox,
   });
 }
 
@@ -478,7 +489,8 @@ export async function checkTenant(ctx: DoctorContext): Promise<CheckResult> {
 // 7. The probe -----------------------------------------------------------------------------------
 
 export async function checkProbe(ctx: DoctorContext, u: UserReport): Promise<CheckResult> {
-  const title = `Export endpoint for ${u.key}`;
+  const who = userLabel(u);
+  const title = `Export endpoint for ${who}`;
   if (!ctx.graph) return result('probe', 'skip', title, ['no token'], { user: u.key, docs: DOCS.exportApi });
   const to = new Date();
   const from = new Date(to.getTime() - 7 * 86_400_000);
@@ -508,7 +520,7 @@ export async function checkProbe(ctx: DoctorContext, u: UserReport): Promise<Che
     ...(p.retryAfterSeconds !== undefined ? [`Retry-After ${p.retryAfterSeconds} s`] : []),
   ];
   const ok = p.status >= 200 && p.status < 300;
-  return result('probe', ok ? 'pass' : 'fail', ok ? `The export endpoint answers for ${u.key}` : `The export endpoint refused ${u.key}`, evidence, { user: u.key, docs: DOCS.exportApi });
+  return result('probe', ok ? 'pass' : 'fail', ok ? `The export endpoint answers for ${who}` : `The export endpoint refused ${who}`, evidence, { user: u.key, docs: DOCS.exportApi });
 }
 
 const ids = (e: { method: string; url: string; requestId?: string; clientRequestId: string; date?: string; agsDiagnostic?: string; durationMs: number }) =>

@@ -303,7 +303,7 @@ function roleDrafts(f: Facts): Draft[] {
 /** Causes specific to one user, from the directory. */
 function userDrafts(f: Facts, u: UserReport): Draft[] {
   const out: Draft[] = [];
-  const add = (d: Omit<Draft, 'user'>) => out.push({ ...d, user: u.key });
+  const add = (d: Omit<Draft, 'user'>) => out.push({ ...d, user: u.userPrincipalName ?? u.key });
   if (u.lookup === 'not-found') add({ code: 'user.not-found', likelihood: 'confirmed', supports: [u.lookupNote ?? `GET /users/${u.key} answered 404`], weakens: [] });
   if (u.userType === 'Guest') add({ code: 'user.guest', likelihood: 'confirmed', supports: [`userType is Guest (${u.userPrincipalName ?? u.key})`], weakens: [] });
   else if (u.userType === 'Member') add({ code: 'user.guest', likelihood: 'unlikely', supports: [], weakens: ['userType is Member'] });
@@ -322,20 +322,20 @@ function userDrafts(f: Facts, u: UserReport): Draft[] {
       add({ code: 'license.no-copilot', likelihood: 'unlikely', supports: [], weakens: [`M365_COPILOT_BUSINESS_CHAT is enabled (${u.copilot.skus.join(', ')})`] });
       break;
     case 'unknown':
-      if (u.lookup !== 'not-found') add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: ['licences were not read (grant LicenseAssignment.Read.All or User.Read.All)'] });
+      if (u.lookup === 'found') add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: ['licences were not read (grant LicenseAssignment.Read.All or User.Read.All)'] });
       break;
   }
   if (u.mailbox.state === 'none' || u.mailbox.state === 'onPremises' || u.mailbox.state === 'notProvisioned') {
-    add({ code: 'mailbox.unavailable', likelihood: 'possible', supports: u.mailbox.signals, weakens: ['the link between export and the mailbox is not documented'] });
+    add({ code: 'mailbox.unavailable', likelihood: 'possible', supports: [...u.mailbox.signals], weakens: ['the link between export and the mailbox is not documented'] });
   } else if (u.mailbox.state === 'online') {
-    add({ code: 'mailbox.unavailable', likelihood: 'unlikely', supports: [], weakens: u.mailbox.signals });
+    add({ code: 'mailbox.unavailable', likelihood: 'unlikely', supports: [], weakens: [...u.mailbox.signals] });
   }
   return out;
 }
 
 function probeEvidence(p: ProbeResult): string {
   if (p.transportError) return `the probe got no answer: ${p.transportError}`;
-  return `probe ${p.method} → ${p.status}${p.code ? ` ${p.code}` : ''}${p.message ? `: ${p.message}` : ''}${p.requestId ? ` (request-id ${p.requestId})` : ''}${p.attempts > 1 ? ` after ${p.attempts} attempts` : ''}`;
+  return `the export endpoint answered ${p.status}${p.code ? ` ${p.code}` : ''}${p.message ? `: ${p.message}` : ''}${p.requestId ? ` (request-id ${p.requestId})` : ''}${p.attempts > 1 ? ` after ${p.attempts} attempts` : ''}`;
 }
 
 /** The verdict for one user (or for none, when no user could be probed). */
@@ -347,7 +347,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
 
   if (p && p.status >= 200 && p.status < 300) {
     // The endpoint answered: whatever else was seen, export works (a 200 may still be empty).
-    primary = { code: 'ok', likelihood: 'confirmed', supports: [probeEvidence(p)], weakens: [], user: u?.key };
+    primary = { code: 'ok', likelihood: 'confirmed', supports: [probeEvidence(p)], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
     for (const d of drafts) if (d.likelihood === 'confirmed') {
       d.likelihood = 'likely';
       d.weakens.push(`the probe answered ${p.status}${u?.copilot.businessChat !== 'enabled' ? ', but this user\'s history may come back empty' : ''}`);
@@ -357,8 +357,8 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
     const confirmed = drafts.filter(blocking).sort((a, b) => rank(a.code) - rank(b.code));
     primary = confirmed[0];
     if (!primary && p) {
-      if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u?.key };
-      else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u?.key };
+      if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
+      else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 403 || p.status === 404) {
         // Soft suspects (hypotheses) explain a refusal before "not enabled" does.
         const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && (d.code === 'user.disabled' || d.code === 'mailbox.unavailable')).sort((a, b) => rank(a.code) - rank(b.code))[0];
@@ -367,16 +367,20 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
           soft.supports.push(probeSays!);
           primary = soft;
         } else if (p.status === 403) {
-          primary = { code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog could check passed'], weakens: drafts.filter((d) => d.likelihood === 'possible' && d.weakens.length && !d.supports.length).flatMap((d) => d.weakens.map((w) => `not verified: ${w}`)), user: u?.key };
+          primary = { code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog could check passed'], weakens: drafts.filter((d) => d.likelihood === 'possible' && d.weakens.length && !d.supports.length).flatMap((d) => d.weakens.map((w) => `not verified: ${w}`)), user: u ? u.userPrincipalName ?? u.key : undefined };
         }
       }
-      primary ??= { code: 'unknown', likelihood: 'possible', supports: [probeSays!], weakens: [], user: u?.key, explanation: `The export endpoint refused the request in a way copilog does not map (${p.status}${p.code ? ` ${p.code}` : ''}).` };
+      primary ??= { code: 'unknown', likelihood: 'possible', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined, explanation: `The export endpoint refused the request in a way copilog does not map (${p.status}${p.code ? ` ${p.code}` : ''}).` };
     } else if (primary && probeSays) {
       primary.supports.push(probeSays);
     }
     primary ??= { code: 'unknown', likelihood: 'possible', supports: [u ? 'the probe did not run' : 'no user to probe: pass --user ID|UPN'], weakens: [], explanation: u ? 'The probe could not run, and no precondition failed.' : 'No precondition failed, but without a user the export endpoint could not be probed.', fix: 'Run again with --user <object id or UPN> of a user who uses Copilot.' };
   }
 
+  // Other drafts of the primary's code add their evidence to it.
+  for (const d of drafts) if (d !== primary && d.code === primary.code && d.user === primary.user) {
+    primary.supports.push(...d.supports.filter((s) => !primary!.supports.includes(s)));
+  }
   const others = drafts.filter((d) => d !== primary && !(d.code === primary!.code && d.user === primary!.user))
     .sort((a, b) => LIKELIHOOD[a.likelihood] - LIKELIHOOD[b.likelihood] || rank(a.code) - rank(b.code));
   // One entry per code and user: merge the evidence.

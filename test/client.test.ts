@@ -1,0 +1,314 @@
+// The client library against the emulator, over the wire: configuration, the transport's ids,
+// retries and time limits, MSAL with a secret or a certificate, TokenCredential-shaped objects,
+// typed errors and paging. One emulator for the file; cases that change switches reload it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { parse as parseYaml } from 'yaml';
+import {
+  CLOUDS, createClient, GraphClient, GraphRequestError, interactionHistoryPath, interactionQuery, MsalCredential, NO_RETRY,
+  parseAadstsBody, parseGraphErrorBody, parseRetryAfter, readCertificate, resolveConfig, sanitizeUrl, StaticTokenCredential,
+  TokenAcquisitionError, Transport, TransportError, type TokenCredentialLike,
+} from '../src/client/index.js';
+import { SCENARIO_DIR } from '../src/cli/scenarios.js';
+import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
+
+const OK = join(SCENARIO_DIR, 'doctor', 'ok.yaml');
+let emu: TestEmulator;
+let tenant: any;
+
+const okScenario = () => parseYaml(readFileSync(OK, 'utf8'));
+async function loadOk(edit: (t: any) => void = () => undefined) {
+  const s = okScenario();
+  edit(s.tenants[0]);
+  await emu.control('/scenario', 'POST', s);
+  tenant = (await emu.tenantList()).tenants[0];
+}
+const emulatorConfig = (extra: Record<string, string> = {}) => resolveConfig({ emulator: emu.url, ca: emu.ca, ...extra }, {});
+
+before(async () => {
+  emu = await withEmulator(OK);
+  tenant = (await emu.tenantList()).tenants[0];
+});
+after(async () => {
+  await emu?.close();
+});
+
+describe('configuration', () => {
+  test('emulator mode takes the default tenant, app, credential, scope and user; flags override', async () => {
+    const c = await emulatorConfig();
+    assert.equal(c.mode, 'emulator');
+    assert.equal(c.tenantId, tenant.id);
+    assert.equal(c.clientId, tenant.default.appId);
+    assert.equal(c.credential.kind, 'secret');
+    assert.equal(c.scope, 'https://graph.microsoft.com/.default');
+    assert.equal(c.authority, `${emu.url}/${tenant.id}`);
+    assert.equal(c.graphBaseUrl, `${emu.url}/v1.0`);
+    assert.deepEqual(c.knownAuthorities, [new URL(emu.url).host]);
+    assert.equal(c.emulator?.defaultUser, 'megan.bowen@northwind.onmicrosoft.com');
+    assert.deepEqual(c.problems, []);
+    const o = await emulatorConfig({ tenant: 'contoso.onmicrosoft.com', scope: 'https://outlook.office365.com/.default' });
+    assert.equal(o.tenantId, 'contoso.onmicrosoft.com');
+    assert.equal(o.sources.tenant, 'flag');
+    assert.equal(o.scope, 'https://outlook.office365.com/.default');
+  });
+
+  test('Azure SDK environment variables and national clouds, without touching the network', async () => {
+    const env = { AZURE_TENANT_ID: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', AZURE_CLIENT_ID: '5C3E1A9B-7D2F-4E6A-9B8C-1D2E3F4A5B6C', AZURE_CLIENT_SECRET: 'from-the-environment' };
+    const g = await resolveConfig({}, env);
+    assert.equal(g.mode, 'cloud');
+    assert.equal(g.authority, 'https://login.microsoftonline.com/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
+    assert.equal(g.graphBaseUrl, 'https://graph.microsoft.com/v1.0');
+    assert.equal(g.clientId, '5c3e1a9b-7d2f-4e6a-9b8c-1d2e3f4a5b6c');
+    assert.deepEqual(g.credential, { kind: 'secret', secret: 'from-the-environment', source: 'env' });
+    for (const [cloud, authority, graph] of [['usgov', 'login.microsoftonline.us', 'graph.microsoft.us'], ['usgovdod', 'login.microsoftonline.us', 'dod-graph.microsoft.us'], ['china', 'login.chinacloudapi.cn', 'microsoftgraph.chinacloudapi.cn']]) {
+      const c = await resolveConfig({ cloud }, env);
+      assert.equal(new URL(c.authority).host, authority);
+      assert.equal(c.graphBaseUrl, `https://${graph}/v1.0`);
+      assert.equal(c.scope, `https://${graph}/.default`);
+    }
+    assert.equal(CLOUDS.china.interactionExport, false);
+    const bad = await resolveConfig({ cloud: 'mars' }, { ...env, AZURE_CLIENT_ID: 'my-app', AZURE_CLIENT_SECRET: '11111111-2222-3333-4444-555555555555' });
+    const settings = bad.problems.map((p) => `${p.setting}:${p.source}`).sort();
+    assert.deepEqual(settings, ['clientId:env', 'clientSecret:env', 'cloud:flag']);
+    const cert = await resolveConfig({}, { AZURE_TENANT_ID: env.AZURE_TENANT_ID, AZURE_CLIENT_ID: env.AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem', AZURE_CLIENT_CERTIFICATE_PASSWORD: 'pw' });
+    assert.deepEqual(cert.credential, { kind: 'certificate', certificatePath: '/x.pem', password: 'pw', source: 'env' });
+  });
+});
+
+describe('transport', () => {
+  test('sends a client-request-id the emulator echoes, and traces request-id, Date and x-ms-ags-diagnostic', async () => {
+    const t = new Transport({ ca: readFileSync(emu.ca) });
+    try {
+      const res = await t.send({ method: 'GET', url: `${emu.url}/v1.0/users` });
+      assert.equal(res.status, 401);
+      const e = res.exchange;
+      assert.match(e.clientRequestId, /^[0-9a-f-]{36}$/);
+      assert.equal(res.headers['client-request-id'], e.clientRequestId, 'echoed');
+      assert.match(e.requestId ?? '', /^[0-9a-f-]{36}$/);
+      assert.notEqual(e.requestId, e.clientRequestId);
+      assert.ok(e.date && !Number.isNaN(Date.parse(e.date)));
+      assert.match(e.agsDiagnostic ?? '', /ServerInfo/);
+      assert.equal(e.errorCode, 'InvalidAuthenticationToken');
+      assert.deepEqual(t.trace, [e]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('retries 429 after the Retry-After it was given (integer and decimal seconds)', async () => {
+    for (const retryAfter of ['integer', 'decimal']) {
+      await loadOk((t) => (t.behaviours = { requestsPerSecond: 1, retryAfter }));
+      const client = createClient(await emulatorConfig());
+      try {
+        const path = interactionHistoryPath(tenant.default.userId);
+        const q = interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1);
+        await client.graph.send(path, q);
+        const started = Date.now();
+        const r = await client.graph.send(path, q);
+        const waited = Date.now() - started;
+        assert.equal(r.status, 200);
+        assert.equal(r.attempts, 2, retryAfter);
+        const tries = client.transport.trace.filter((e) => e.clientRequestId === r.exchange.clientRequestId);
+        assert.deepEqual(tries.map((e) => e.status), [429, 200], 'the same client-request-id on the retry');
+        assert.ok(tries[0]!.retryAfter, 'Retry-After recorded');
+        const asked = parseRetryAfter(tries[0]!.retryAfter)! * 1000;
+        assert.ok(waited >= asked - 50, `waited ${waited} ms for a Retry-After of ${asked} ms (${retryAfter})`);
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  test('gives up when Retry-After exceeds the budget: a typed error with every id', async () => {
+    await loadOk((t) => (t.behaviours = { requestsPerSecond: 0.001 }));
+    const client = createClient(await emulatorConfig());
+    try {
+      const started = Date.now();
+      const err = await client.graph.send(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1)).catch((e) => e);
+      assert.ok(Date.now() - started < 2000, 'did not wait a Retry-After of ~1000 s');
+      assert.ok(err instanceof GraphRequestError, String(err));
+      assert.equal(err.status, 429);
+      assert.equal(err.code, 'TooManyRequests');
+      assert.ok(err.retryAfterSeconds! > 100);
+      assert.equal(err.attempts, 1);
+      for (const k of ['requestId', 'clientRequestId', 'date', 'agsDiagnostic'] as const) assert.ok(err[k], k);
+      assert.equal(err.innerError?.['client-request-id'], err.clientRequestId);
+      assert.match(err.url, /getAllEnterpriseInteractions\?\$top=1&\$filter=createdDateTime%20gt%20/);
+      assert.equal(err.method, 'GET');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('503 with Retry-After: retried up to maxRetries, then the typed error', async () => {
+    await loadOk((t) => (t.faults = { errorRate: 1, errorStatuses: [503], errorRetryAfter: 1 }));
+    const client = createClient(await emulatorConfig(), { transport: { retry: { maxRetries: 1, maxWaitMs: 2000, budgetMs: 2000 } } });
+    try {
+      const err = await client.graph.get(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1)).catch((e) => e);
+      assert.ok(err instanceof GraphRequestError);
+      assert.equal(err.status, 503);
+      assert.equal(err.attempts, 2);
+      assert.equal(err.code, 'serviceNotAvailable');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a per-request timeout and an overall deadline end a slow request with TransportError', async () => {
+    await loadOk((t) => (t.faults = { latencyMs: 3000 }));
+    const config = await emulatorConfig();
+    for (const [opts, kind] of [[{ timeoutMs: 300 }, 'timeout'], [{ deadline: Date.now() + 400 }, 'deadline']] as const) {
+      const client = createClient(config, { transport: opts });
+      try {
+        const token = await client.credential.getToken(config.scope);
+        assert.ok(token);
+        const started = Date.now();
+        const err = await client.graph.get(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1)).catch((e) => e);
+        assert.ok(err instanceof TransportError, String(err));
+        assert.equal(err.kind, kind);
+        assert.ok(Date.now() - started < 1500, `${kind} took ${Date.now() - started} ms`);
+        assert.equal(client.transport.trace.at(-1)?.status, 0);
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  test('secrets never reach the trace: secret query values are redacted', () => {
+    assert.equal(sanitizeUrl('https://x/token?client_secret=s3cr3t&client_assertion=eyJabc&a=1'), 'https://x/token?client_secret=REDACTED&client_assertion=REDACTED&a=1');
+    assert.equal(sanitizeUrl('https://x/v1.0/users?$top=1'), 'https://x/v1.0/users?$top=1');
+    assert.equal(parseRetryAfter('2.128'), 2.128);
+    assert.equal(parseRetryAfter('10'), 10);
+    assert.equal(parseRetryAfter(new Date(Date.now() + 5000).toUTCString()) !== undefined, true);
+    assert.equal(parseRetryAfter('soon'), undefined);
+  });
+});
+
+describe('credentials', () => {
+  test('client secret through MSAL: token requests go through the transport (traced, no secret in the trace)', async () => {
+    await loadOk();
+    const config = await emulatorConfig();
+    const client = createClient(config);
+    try {
+      const t = await client.credential.getToken(config.scope);
+      const claims = decodeJwt(t!.token);
+      assert.equal(claims.appidacr, '1');
+      assert.equal(claims.aud, 'https://graph.microsoft.com');
+      const urls = client.transport.trace.map((e) => `${e.method} ${new URL(e.url).pathname}`);
+      assert.ok(urls.includes(`POST /${tenant.id}/oauth2/v2.0/token`), urls.join(', '));
+      assert.ok(!JSON.stringify(client.transport.trace).includes('doctor-secret-value'));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('certificate credential with the emulator\'s app certificate (separate files, one PEM, an encrypted key)', async () => {
+    await loadOk();
+    const cert = tenant.apps[0].certificates[0];
+    const dir = tempDir('copilog-cert-');
+    try {
+      const combined = join(dir, 'cert-and-key.pem');
+      writeFileSync(combined, readFileSync(cert.certPath, 'utf8') + readFileSync(cert.keyPath, 'utf8'));
+      const encrypted = join(dir, 'encrypted.pem');
+      const key = createPrivateKey(readFileSync(cert.keyPath)).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pem-pass' });
+      writeFileSync(encrypted, readFileSync(cert.certPath, 'utf8') + key.toString());
+      assert.throws(() => readCertificate(encrypted), /AZURE_CLIENT_CERTIFICATE_PASSWORD/);
+      assert.equal(readCertificate(encrypted, undefined, 'pem-pass').thumbprintSha1, cert.thumbprint);
+      const base = await emulatorConfig();
+      for (const credential of [
+        { kind: 'certificate', certificatePath: cert.certPath, keyPath: cert.keyPath, source: 'flag' },
+        { kind: 'certificate', certificatePath: combined, source: 'flag' },
+        { kind: 'certificate', certificatePath: encrypted, password: 'pem-pass', source: 'flag' },
+      ] as const) {
+        const transport = new Transport({ ca: base.ca });
+        try {
+          const t = await new MsalCredential({ ...base, credential }, transport).getToken(base.scope);
+          assert.equal(decodeJwt(t.token).appidacr, '2', 'certificate');
+          assert.ok(!JSON.stringify(transport.trace).includes('client_assertion='));
+        } finally {
+          await transport.close();
+        }
+      }
+    } finally {
+      cleanDir(dir);
+    }
+  });
+
+  test('AADSTS errors come back typed: number, error, first sentence, trace and correlation ids', async () => {
+    for (const [flags, aadsts, error] of [
+      [{ clientSecret: 'not-the-secret-value' }, 7000215, 'invalid_client'],
+      [{ tenant: '0badc0de-0000-4000-8000-000000000001' }, 90002, 'invalid_request'],
+      [{ clientId: '0badc0de-0000-4000-8000-000000000002' }, 700016, 'unauthorized_client'],
+    ] as const) {
+      const config = await emulatorConfig(flags);
+      const client = createClient(config);
+      try {
+        const err = await client.credential.getToken(config.scope).catch((e) => e);
+        assert.ok(err instanceof TokenAcquisitionError, String(err));
+        assert.equal(err.aadsts, aadsts);
+        assert.equal(err.error, error);
+        assert.ok(err.traceId && err.correlationId);
+        assert.doesNotMatch(err.description, /Trace ID|Timestamp/);
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  test('any getToken(scopes) object works as the credential (the @azure/identity TokenCredential shape)', async () => {
+    await loadOk();
+    const config = await emulatorConfig();
+    const asked: unknown[] = [];
+    const credential: TokenCredentialLike = {
+      async getToken(scopes) {
+        asked.push(scopes);
+        return { token: await emu.token(), expiresOnTimestamp: Date.now() + 3_600_000 };
+      },
+    };
+    const client = createClient(config, { credential });
+    try {
+      const me = await client.graph.get<{ userPrincipalName: string }>(`users/${encodeURIComponent(tenant.default.userId)}`);
+      assert.equal(me.userPrincipalName, 'megan.bowen@northwind.onmicrosoft.com');
+      assert.deepEqual(asked, ['https://graph.microsoft.com/.default']);
+    } finally {
+      await client.close();
+    }
+    // And a token the caller already holds.
+    const t = new Transport({ ca: config.ca });
+    try {
+      const g = new GraphClient({ baseUrl: config.graphBaseUrl, credential: new StaticTokenCredential(await emu.token()), scope: config.scope, transport: t });
+      assert.equal((await g.send('users', { $top: 1 })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('graph client', () => {
+  test('list follows @odata.nextLink; errors parse innerError or innererror', async () => {
+    await emu.control('/scenario', 'POST', parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8')));
+    const client = createClient(await emulatorConfig());
+    try {
+      const all = await client.graph.list<{ id: string }>('users', { $top: 5, $select: 'id' });
+      assert.ok(all.length > 20, `${all.length} users`);
+      assert.equal(new Set(all.map((u) => u.id)).size, all.length);
+      assert.ok(client.transport.trace.filter((e) => /\/users\?/.test(e.url)).length >= 5, 'several pages');
+      const err = await client.graph.get('users/nobody@contoso.onmicrosoft.com').catch((e) => e);
+      assert.ok(err instanceof GraphRequestError);
+      assert.equal(err.status, 404);
+      assert.match(err.summary(), /^404 Request_ResourceNotFound: .*request-id/);
+      const noRetry = await client.transport.send({ method: 'GET', url: `${emu.url}/v1.0/users`, retry: NO_RETRY });
+      assert.equal(noRetry.attempts, 1);
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(parseGraphErrorBody('{"error":{"code":"Forbidden","message":"UnknownError","innererror":{"request-id":"r1","date":"d"}}}'), { code: 'Forbidden', message: 'UnknownError', innerError: { 'request-id': 'r1', date: 'd' } });
+    assert.equal(parseGraphErrorBody('not json'), undefined);
+    const a = parseAadstsBody(JSON.stringify({ error: 'invalid_client', error_description: 'AADSTS7000222: The provided client secret keys for app \'x\' are expired. Visit the Azure portal. Trace ID: t Correlation ID: c Timestamp: 2026', error_codes: [7000222], trace_id: 't', correlation_id: 'c' }));
+    assert.deepEqual([a?.aadsts, a?.description, a?.traceId], [7000222, 'The provided client secret keys for app \'x\' are expired.', 't']);
+  });
+});
