@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
+import { checkSubscriptions } from '../src/cli/doctor/checks.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -188,6 +189,42 @@ describe('evidence', () => {
     const minted = await emu.control('/tokens', 'POST', { claims: { tid: other, iss: `https://sts.windows.net/${other}/` } });
     const r = await doctor(['--access-token', minted.access_token]);
     assert.equal(r.json.verdict.primary.code, 'token.wrong-tenant', explain(r));
+  });
+
+  test('without directory permissions the checks skip, naming the permission, and the probe still decides', async () => {
+    const s = parseYaml(readFileSync(join(DOCTOR_DIR, 'ok.yaml'), 'utf8'));
+    s.tenants[0].apps[0].permissions = ['AiEnterpriseInteraction.Read.All'];
+    s.tenants[0].features = { interactionExport: false };
+    await emu.control('/scenario', 'POST', s);
+    const r = await doctor();
+    const check = (id: string) => r.json.checks.find((c: any) => c.id === id);
+    assert.equal(check('consent').status, 'skip');
+    assert.match(check('consent').evidence.join(' '), /Application\.Read\.All/);
+    assert.equal(check('user.account').status, 'skip');
+    assert.match(check('user.account').evidence.join(' ') + check('user.account').fix, /User\.Read\.All/);
+    assert.equal(check('tenant').status, 'skip');
+    assert.match(check('tenant').evidence.join(' '), /LicenseAssignment\.Read\.All/);
+    // The probe (by UPN, as the user could not be read) is refused: nothing checkable failed, and
+    // what could not be verified is said.
+    assert.equal(r.json.verdict.primary.code, 'tenant.not-enabled', explain(r));
+    assert.match(r.json.verdict.primary.weakens.join(' '), /not verified: membership, licences and mailbox .*User\.Read\.All/);
+  });
+
+  test('subscriptions are counted against the quotas when the endpoint answers', async () => {
+    const facts: any = { configProblems: [], tokenSource: 'acquired', users: [], claims: { appid: 'app-1', roles: [] } };
+    const subs = [
+      { id: '1', resource: '/copilot/interactionHistory/getAllEnterpriseInteractions', changeType: 'created', applicationId: 'app-1', expirationDateTime: '' },
+      { id: '2', resource: '/copilot/users/u1/interactionHistory/getAllEnterpriseInteractions', changeType: 'created', applicationId: 'app-1', expirationDateTime: '' },
+      { id: '3', resource: "/copilot/users('u1')/interactionHistory/getAllEnterpriseInteractions", changeType: 'created', applicationId: 'app-1', expirationDateTime: '' },
+      { id: '4', resource: '/copilot/users/u2/interactionHistory/getAllEnterpriseInteractions', changeType: 'created', applicationId: 'other-app', expirationDateTime: '' },
+      { id: '5', resource: '/users/u1/messages', changeType: 'created', applicationId: 'app-1', expirationDateTime: '' },
+    ];
+    const ctx: any = { facts, config: { clientId: 'app-1' }, graph: { list: async () => subs } };
+    const r = await checkSubscriptions(ctx);
+    assert.equal(r.status, 'fail', JSON.stringify(r));
+    assert.deepEqual(facts.subscriptions, { read: true, tenantWide: 1, perUser: { u1: 2 }, total: 5 });
+    assert.match(r.evidence.join(' '), /tenant-wide: 1 of 1/);
+    assert.match(r.evidence.join(' '), /user u1: 2 of 1/);
   });
 
   test('several users: the first failing one decides, each has its own verdict', async () => {

@@ -339,7 +339,7 @@ export async function checkUser(ctx: DoctorContext, key: string): Promise<CheckR
     }
     const r = unreadable(ctx, e, 'users', 'User.Read.All');
     u.lookup = e instanceof GraphRequestError ? 'skipped' : 'error';
-    u.lookupNote = r.evidence.join('; ');
+    u.lookupNote = e instanceof GraphRequestError && e.status === 403 ? 'no permission to read users: grant User.Read.All' : r.evidence.join('; ');
     return skipAll(r.evidence, r.fix);
   }
   Object.assign(u, {
@@ -549,9 +549,10 @@ export async function checkSubscriptions(ctx: DoctorContext): Promise<CheckResul
   const tenantWide = mine.filter((s) => /^\/?copilot\/interactionhistory\//i.test(s.resource)).length;
   const perUser: Record<string, number> = {};
   for (const s of mine) {
-    const m = /^\/?copilot\/users\/([^/]+)\//i.exec(s.resource);
+    // copilot/users/{id}/… or copilot/users('{id}')/…
+    const m = /^\/?copilot\/users(?:\/|\(')([^/')]+)/i.exec(s.resource);
     if (!m) continue;
-    const user = decodeURIComponent(m[1]!).replace(/^\('?|'?\)$/g, '').toLowerCase();
+    const user = decodeURIComponent(m[1]!).toLowerCase();
     perUser[user] = (perUser[user] ?? 0) + 1;
   }
   ctx.facts.subscriptions = { read: true, tenantWide, perUser, total: subs.length };

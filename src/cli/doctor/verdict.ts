@@ -304,6 +304,10 @@ function roleDrafts(f: Facts): Draft[] {
 function userDrafts(f: Facts, u: UserReport): Draft[] {
   const out: Draft[] = [];
   const add = (d: Omit<Draft, 'user'>) => out.push({ ...d, user: u.userPrincipalName ?? u.key });
+  if ((u.lookup === 'skipped' || u.lookup === 'error') && u.lookupNote) {
+    // Read attempted and refused: say what stays unverified instead of guessing.
+    add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: [`membership, licences and mailbox of ${u.userPrincipalName ?? u.key} (${u.lookupNote})`] });
+  }
   if (u.lookup === 'not-found') add({ code: 'user.not-found', likelihood: 'confirmed', supports: [u.lookupNote ?? `GET /users/${u.key} answered 404`], weakens: [] });
   if (u.userType === 'Guest') add({ code: 'user.guest', likelihood: 'confirmed', supports: [`userType is Guest (${u.userPrincipalName ?? u.key})`], weakens: [] });
   else if (u.userType === 'Member') add({ code: 'user.guest', likelihood: 'unlikely', supports: [], weakens: ['userType is Member'] });
