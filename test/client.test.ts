@@ -3,9 +3,11 @@
 // typed errors and paging. One emulator for the file; cases that change switches reload it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -17,6 +19,7 @@ import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const OK = join(SCENARIO_DIR, 'doctor', 'ok.yaml');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let emu: TestEmulator;
 let tenant: any;
 
@@ -285,6 +288,34 @@ describe('credentials', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('@azure/identity', () => {
+  // A real TokenCredential passed to the library. @azure/identity trusts CAs only through
+  // NODE_EXTRA_CA_CERTS, read at start-up, hence a child process.
+  test('a ClientSecretCredential from @azure/identity drives the Graph client', async () => {
+    await loadOk();
+    const code = `
+      import { ClientSecretCredential } from '@azure/identity';
+      import { resolveConfig, createClient } from './src/client/index.ts';
+      const config = await resolveConfig({ emulator: process.env.EMU, ca: process.env.CA }, {});
+      const credential = new ClientSecretCredential(config.tenantId, config.clientId, config.credential.secret, { authorityHost: process.env.EMU, disableInstanceDiscovery: true });
+      const client = createClient(config, { credential });
+      const r = await client.graph.send('users', { $top: 1, $select: 'userPrincipalName' });
+      await client.close();
+      process.stdout.write(JSON.stringify({ status: r.status, upn: r.data.value[0].userPrincipalName }));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: ROOT, env: { ...process.env, EMU: emu.url, CA: emu.ca, NODE_EXTRA_CA_CERTS: emu.ca },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (c) => (c === 0 ? resolve(stdout) : reject(new Error(`exit ${c}: ${stderr}`))));
+    });
+    assert.deepEqual(JSON.parse(out), { status: 200, upn: 'megan.bowen@northwind.onmicrosoft.com' });
   });
 });
 
