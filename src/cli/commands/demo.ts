@@ -1,6 +1,12 @@
 // copilog demo: the embedded emulator with the demo tenant, and how to point tools at it.
 import { Command } from 'commander';
+import { resolveConfig } from '../../client/config.js';
+import { builtinCatalog } from '../../graph/licensing.js';
+import { runDoctor } from '../doctor/run.js';
 import { runEmulator } from './emulator.js';
+
+/** Demo users whose diagnosis shows the common outcomes, one doctor run each. */
+const SHOWCASE = ['adele.vance', 'miriam.graham', 'patti.fernandez', 'enrico.cattaneo', 'partner_fabrikam.com#EXT#', 'no.such.person'];
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -28,9 +34,16 @@ export function demoCommand(): Command {
         `  TOKEN=$(curl -s --cacert ${emu.ca} ${emu.authority}/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=$AZURE_CLIENT_ID -d client_secret=$AZURE_CLIENT_SECRET -d scope=https://graph.microsoft.com/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
         `  curl --cacert ${emu.ca} -H "Authorization: Bearer $TOKEN" '${emu.graph}/copilot/users/${t.default.userId}/interactionHistory/getAllEnterpriseInteractions?$top=2'`,
         '',
-        o.exit ? 'Stopping (--exit).' : 'Ctrl-C stops it.',
-        '',
-      ].join('\n'));
+        'copilog doctor on a few demo users (the same run as `copilog doctor --emulator URL --user UPN`):',
+      ].join('\n') + '\n');
+      const config = await resolveConfig({ emulator: emu.url, ca: emu.ca }, {});
+      for (const name of SHOWCASE) {
+        const upn = `${name}@${t.domain}`;
+        const report = await runDoctor({ config, catalog: builtinCatalog(), users: [upn], timeoutSeconds: 10 });
+        const p = report.verdict.primary;
+        process.stdout.write(`  ${upn.padEnd(44)} ${p.code.padEnd(22)} ${p.title}\n`);
+      }
+      process.stdout.write(['', `Full report: node bin/copilog.js doctor --emulator ${emu.url} --ca ${emu.ca} --user miriam.graham@${t.domain}`, '', o.exit ? 'Stopping (--exit).' : 'Ctrl-C stops it.', ''].join('\n'));
       if (o.exit) {
         await emu.close();
         process.exit(0);
