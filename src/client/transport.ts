@@ -4,6 +4,7 @@
 // timing; never bodies or secrets), Retry-After handling for 429/503/504 within a retry budget,
 // a per-request timeout and an overall deadline.
 import { randomUUID } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
@@ -107,7 +108,8 @@ export class Transport {
   private closed = false;
 
   constructor(private readonly options: TransportOptions = {}) {
-    this.agent = new Agent({ connect: options.ca ? { ca: options.ca } : {}, keepAliveTimeout: 1000 });
+    // An extra CA is added to Node's roots, not swapped for them (a proxy CA must not lock out Graph).
+    this.agent = new Agent({ connect: options.ca ? { ca: [...rootCertificates, String(options.ca)] } : {}, keepAliveTimeout: 1000 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY;
   }

@@ -41,7 +41,7 @@ export function demoCommand(): Command {
         const upn = `${name}@${t.domain}`;
         const report = await runDoctor({ config, catalog: builtinCatalog(), users: [upn], timeoutSeconds: 10 });
         const p = report.verdict.primary;
-        process.stdout.write(`  ${upn.padEnd(44)} ${p.code.padEnd(22)} ${p.title}\n`);
+        process.stdout.write(`  ${upn.padEnd(50)} ${p.code.padEnd(22)} ${p.title}\n`);
       }
       process.stdout.write(['', `Full report: node bin/copilog.js doctor --emulator ${emu.url} --ca ${emu.ca} --user miriam.graham@${t.domain}`, '', o.exit ? 'Stopping (--exit).' : 'Ctrl-C stops it.', ''].join('\n'));
       if (o.exit) {
