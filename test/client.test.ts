@@ -164,8 +164,9 @@ describe('transport', () => {
   test('a per-request timeout and an overall deadline end a slow request with TransportError', async () => {
     await loadOk((t) => (t.faults = { latencyMs: 3000 }));
     const config = await emulatorConfig();
-    for (const [opts, kind] of [[{ timeoutMs: 300 }, 'timeout'], [{ deadline: Date.now() + 400 }, 'deadline']] as const) {
-      const client = createClient(config, { transport: opts });
+    // The deadline leaves room for the token request (slow on a loaded machine) but not for the 3 s answer.
+    for (const [opts, kind, limitMs] of [[() => ({ timeoutMs: 300 }), 'timeout', 1500], [() => ({ deadline: Date.now() + 2000 }), 'deadline', 2500]] as const) {
+      const client = createClient(config, { transport: opts() });
       try {
         const token = await client.credential.getToken(config.scope);
         assert.ok(token);
@@ -173,7 +174,7 @@ describe('transport', () => {
         const err = await client.graph.get(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1)).catch((e) => e);
         assert.ok(err instanceof TransportError, String(err));
         assert.equal(err.kind, kind);
-        assert.ok(Date.now() - started < 1500, `${kind} took ${Date.now() - started} ms`);
+        assert.ok(Date.now() - started < limitMs, `${kind} took ${Date.now() - started} ms`);
         assert.equal(client.transport.trace.at(-1)?.status, 0);
       } finally {
         await client.close();
