@@ -2,7 +2,7 @@
 // control API. The life of a request, in order: ids and standard headers (onRequest) →
 // faults → route (identity | graph pipeline | control) → one error handler that writes
 // either Entra's or Graph's error shape.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,12 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+    // URLs the router rejects (bad %-escapes, over-long segments) skip the hooks: give them the
+    // same ids, headers and error shape as every other answer.
+    frameworkErrors: (err, req, reply) => {
+      stampHeaders(req, reply);
+      writeError(err, req, reply);
+    },
   });
 
   const storePath = (s: Scenario) => (s.storage === 'file' ? join(dataDir, `interactions-${s.name}.sqlite`) : ':memory:');
@@ -84,9 +90,19 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     seenAssertions: new Map(),
     async load(raw, source) {
       const next = parseScenario(raw, source);
-      const state = await EmulatorState.build(next, clock, join(dataDir, 'pki'), catalog);
+      // Set the scenario's clock first: its relative dates (-30d, +1h…) resolve against it.
+      const before = { ms: clock.nowMs(), frozen: clock.frozen };
       if (next.clock.now) clock.set(next.clock.now);
       clock.freeze(next.clock.frozen);
+      let state: EmulatorState;
+      try {
+        state = await EmulatorState.build(next, clock, join(dataDir, 'pki'), catalog);
+      } catch (e) {
+        clock.freeze(false);
+        clock.set(new Date(before.ms).toISOString());
+        clock.freeze(before.frozen);
+        throw e;
+      }
       store.close();
       store = new InteractionStore(storePath(next));
       // A reset forgets what was ingested: file stores start over too.
@@ -102,7 +118,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  const stampHeaders = (req: FastifyRequest, reply: FastifyReply): void => {
     const clientRequestId = String(req.headers['client-request-id'] ?? '') || req.id;
     (req as { clientRequestId?: string }).clientRequestId = clientRequestId;
     reply.header('request-id', req.id).header('client-request-id', clientRequestId).header('strict-transport-security', 'max-age=31536000');
@@ -112,9 +128,10 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     } else if (isIdentity(req.url)) {
       reply.header('x-ms-request-id', req.id).header('x-ms-ests-server', 'copilog-emulator');
     }
-  });
+  };
+  app.addHook('onRequest', async (req, reply) => stampHeaders(req, reply));
 
-  app.setErrorHandler((err: FastifyError | GraphError | AadstsError, req, reply) => {
+  const writeError = (err: FastifyError | GraphError | AadstsError, req: FastifyRequest, reply: FastifyReply): void => {
     const ids = { requestId: req.id, clientRequestId: (req as { clientRequestId?: string }).clientRequestId ?? req.id };
     if (err instanceof AadstsError) {
       void reply.code(err.status).header('cache-control', 'no-store, no-cache').send(aadstsBody(err, ctx.clock.now(), ids.clientRequestId));
@@ -135,7 +152,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     }
     for (const [k, v] of Object.entries(g.headers)) void reply.header(k, v);
     void reply.code(g.status).header('content-type', 'application/json').send(graphErrorBody(g, ids, ctx.clock.now()));
-  });
+  };
+  app.setErrorHandler(writeError);
 
   app.setNotFoundHandler((req) => {
     if (isIdentity(req.url)) throw new AadstsError(404, 'invalid_request', 90002, `The endpoint ${req.url.split('?')[0]} does not exist.`);

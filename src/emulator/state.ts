@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import { guidFrom } from './ids.js';
 import { ensureAppCertificate, thumbprints } from './pki.js';
 import type { AppSpec, Behaviours, Faults, Scenario, TenantSpec } from './scenario/schema.js';
+import { ScenarioError } from './scenario/load.js';
 
 export interface AssignedLicense { sku: SkuRow; disabledPlanIds: string[] }
 
@@ -70,7 +71,8 @@ export class TenantState {
   readonly subscribedSkuSpec: TenantSpec['subscribedSkus'];
   readonly createdDateTime: string;
 
-  constructor(spec: TenantSpec, readonly catalog: LicensingCatalog, clock: Clock) {
+  /** index: the tenant's position in the scenario, to name a bad field (tenants[1].users[0]…). */
+  constructor(spec: TenantSpec, readonly catalog: LicensingCatalog, clock: Clock, readonly index = 0) {
     this.id = spec.id.toLowerCase();
     this.domain = spec.domain.toLowerCase();
     this.displayName = spec.displayName;
@@ -91,12 +93,12 @@ export class TenantState {
       accountEnabled: u.accountEnabled,
       mailbox: u.mailbox,
       usageLocation: u.usageLocation,
-      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[].users[${i}].licenses[${li}]`)),
+      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`)),
       interactionCount: u.interactions ?? spec.interactions.perUser,
       createdDateTime: this.createdDateTime,
     }));
     if (spec.generatedUsers) {
-      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `generatedUsers.licenses[${li}]`));
+      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].generatedUsers.licenses[${li}]`));
       for (let i = 0; i < spec.generatedUsers.count; i++) {
         const upn = `${spec.generatedUsers.prefix}${String(i + 1).padStart(5, '0')}@${this.domain}`;
         this.addUser({
@@ -108,18 +110,21 @@ export class TenantState {
     }
   }
 
-  static async create(spec: TenantSpec, catalog: LicensingCatalog, clock: Clock, dataDir: string): Promise<TenantState> {
-    const t = new TenantState(spec, catalog, clock);
-    for (const a of spec.apps) t.apps.push(await buildApp(t, a, clock, dataDir));
+  static async create(spec: TenantSpec, catalog: LicensingCatalog, clock: Clock, dataDir: string, index = 0): Promise<TenantState> {
+    const t = new TenantState(spec, catalog, clock, index);
+    (spec.subscribedSkus ?? []).forEach((d, i) => {
+      if (!catalog.sku(d.sku)) throw new ScenarioError(`tenants[${index}].subscribedSkus[${i}].sku: unknown SKU ${d.sku} in ${catalog.source}`);
+    });
+    for (const [ai, a] of spec.apps.entries()) t.apps.push(await buildApp(t, a, clock, dataDir, `tenants[${index}].apps[${ai}]`));
     return t;
   }
 
   private resolveLicense(l: { sku: string; disabledPlans: string[] }, where: string): AssignedLicense {
     const sku = this.catalog.sku(l.sku);
-    if (!sku) throw new Error(`${where}.sku: unknown SKU ${l.sku} in ${this.catalog.source}; use a String_Id such as Microsoft_365_Copilot or SPE_E5, or load Microsoft's CSV with --licensing-csv`);
+    if (!sku) throw new ScenarioError(`${where}.sku: unknown SKU ${l.sku} in ${this.catalog.source}; use a String_Id such as Microsoft_365_Copilot or SPE_E5, or load Microsoft's CSV with --licensing-csv`);
     const disabledPlanIds = l.disabledPlans.map((p, pi) => {
       const id = this.catalog.planId(sku, p);
-      if (!id) throw new Error(`${where}.disabledPlans[${pi}]: ${sku.skuPartNumber} has no service plan ${p}`);
+      if (!id) throw new ScenarioError(`${where}.disabledPlans[${pi}]: ${sku.skuPartNumber} has no service plan ${p}`);
       return id;
     });
     return { sku, disabledPlanIds };
@@ -160,7 +165,7 @@ function displayNameFrom(upn: string): string {
   return upn.split('@')[0]!.split(/[._-]/).filter(Boolean).map((s) => s[0]!.toUpperCase() + s.slice(1)).join(' ');
 }
 
-async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: string): Promise<AppState> {
+async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: string, where: string): Promise<AppState> {
   const appId = a.appId.toLowerCase();
   const certificates: AppCertificate[] = [];
   for (const c of a.certificates) {
@@ -171,8 +176,8 @@ async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: strin
     const tp = thumbprints(pair.certPem);
     certificates.push({ name: c.name, thumbprint: tp.hex, x5t: tp.x5t, x5tS256: tp.x5tS256, certPath: pair.certPath, keyPath: pair.keyPath, publicKey: x.publicKey, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) });
   }
-  const unknown = [...a.permissions, ...a.rsc].filter((p) => !(p in APPLICATION_ROLE_IDS));
-  if (unknown.length) throw new Error(`apps[${a.displayName}].permissions: unknown application permission(s) ${unknown.join(', ')}; copilog knows ${Object.keys(APPLICATION_ROLE_IDS).join(', ')}`);
+  const unknownAt = [...a.permissions.map((p, i) => [`permissions[${i}]`, p]), ...a.rsc.map((p, i) => [`rsc[${i}]`, p])].filter(([, p]) => !(p! in APPLICATION_ROLE_IDS));
+  if (unknownAt.length) throw new ScenarioError(`${unknownAt.map(([f, p]) => `${where}.${f}: unknown application permission ${p}`).join('; ')} (copilog knows ${Object.keys(APPLICATION_ROLE_IDS).join(', ')})`);
   return {
     appId,
     displayName: a.displayName,
@@ -199,7 +204,7 @@ export class EmulatorState {
 
   static async build(scenario: Scenario, clock: Clock, dataDir: string, catalog: LicensingCatalog = builtinCatalog()): Promise<EmulatorState> {
     const tenants: TenantState[] = [];
-    for (const spec of scenario.tenants) tenants.push(await TenantState.create(spec, catalog, clock, dataDir));
+    for (const [i, spec] of scenario.tenants.entries()) tenants.push(await TenantState.create(spec, catalog, clock, dataDir, i));
     return new EmulatorState(scenario, tenants);
   }
 

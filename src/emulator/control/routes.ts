@@ -7,6 +7,7 @@ import { graphErrors, GraphError } from '../graph/errors.js';
 import type { TenantState } from '../state.js';
 import { GRAPH_AUDIENCE_BY_CLOUD } from '../identity/tokens.js';
 import { scenarioSchema } from '../scenario/schema.js';
+import { ScenarioError } from '../scenario/load.js';
 import { interactionControlRoutes } from './interactions.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
@@ -65,7 +66,13 @@ export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void 
 
   app.post<{ Body: unknown }>('/_emulator/scenario', async (req) => {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object') throw graphErrors.badRequest('Send the scenario as a JSON object (the same fields as a scenario file).');
-    await ctx.load(req.body, 'posted scenario');
+    try {
+      await ctx.load(req.body, 'posted scenario');
+    } catch (e) {
+      // A scenario that does not validate is the caller's mistake: 400 naming the fields.
+      if (e instanceof ScenarioError) throw graphErrors.badRequest(e.message);
+      throw e;
+    }
     return { ok: true, scenario: ctx.state.scenario.name, tenants: ctx.state.tenants.map((t) => t.id) };
   });
 

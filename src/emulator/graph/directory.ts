@@ -114,12 +114,15 @@ function subscribedSkus(t: TenantState): Json[] {
   });
 }
 
+/** Non-nullable collections of servicePrincipal Graph always returns (empty here). */
+const SP_EMPTY_COLLECTIONS = { addIns: [], alternativeNames: [], notificationEmailAddresses: [], replyUrls: [], resourceSpecificApplicationPermissions: [] };
+
 function graphServicePrincipal(t: TenantState): Json {
   return {
     id: t.graphServicePrincipalId, appId: MICROSOFT_GRAPH_APP_ID, displayName: 'Microsoft Graph', appDisplayName: 'Microsoft Graph',
     appOwnerOrganizationId: MICROSOFT_TENANT, accountEnabled: true, appRoleAssignmentRequired: false, servicePrincipalType: 'Application',
     signInAudience: 'AzureADMultipleOrgs', servicePrincipalNames: ['https://graph.microsoft.com', MICROSOFT_GRAPH_APP_ID, 'https://graph.microsoft.com/'],
-    tags: [], keyCredentials: [], passwordCredentials: [], oauth2PermissionScopes: [],
+    tags: [], keyCredentials: [], passwordCredentials: [], oauth2PermissionScopes: [], ...SP_EMPTY_COLLECTIONS,
     appRoles: Object.entries(APPLICATION_ROLE_IDS).map(([value, id]) => ({
       allowedMemberTypes: ['Application'], description: `Allows the app to ${value} without a signed-in user.`, displayName: value, id, isEnabled: true, origin: 'Application', value,
     })),
@@ -136,13 +139,14 @@ function appServicePrincipal(t: TenantState, a: AppState): Json {
     id: a.servicePrincipalId, appId: a.appId, displayName: a.displayName, appDisplayName: a.displayName, appOwnerOrganizationId: t.id,
     accountEnabled: true, appRoleAssignmentRequired: false, servicePrincipalType: 'Application', signInAudience: 'AzureADMyOrg',
     servicePrincipalNames: [a.appId], tags: ['WindowsAzureActiveDirectoryIntegratedApp'], appRoles: [], oauth2PermissionScopes: [],
-    keyCredentials: keyCredentials(a), passwordCredentials: [],
+    keyCredentials: keyCredentials(a), passwordCredentials: [], ...SP_EMPTY_COLLECTIONS,
   };
 }
 
 function application(a: AppState): Json {
   return {
     id: a.objectId, appId: a.appId, displayName: a.displayName, signInAudience: 'AzureADMyOrg',
+    addIns: [], appRoles: [], identifierUris: [], managerApplications: [], oauth2RequirePostResponse: false, tags: [],
     requiredResourceAccess: [{
       resourceAppId: MICROSOFT_GRAPH_APP_ID,
       resourceAccess: [...a.permissions.map((p) => ({ id: APPLICATION_ROLE_IDS[p]!, type: 'Role' })), ...a.delegated.map((p) => ({ id: guidFrom('delegated', p), type: 'Scope' }))],
@@ -271,6 +275,7 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
       createdDateTime: r.tenant.createdDateTime, businessPhones: [], technicalNotificationMails: [`admin@${r.tenant.domain}`],
       verifiedDomains: [{ capabilities: 'Email, OfficeCommunicationsOnline', isDefault: true, isInitial: true, name: r.tenant.domain, type: 'Managed' }],
       assignedPlans: [], provisionedPlans: [], onPremisesSyncEnabled: null,
+      marketingNotificationEmails: [], securityComplianceNotificationMails: [], securityComplianceNotificationPhones: [], mobileDeviceManagementAuthority: 'unknown',
     }], 'microsoft.graph.organization')))
     .add('applications', dir((r) => collection(r, 'applications', r.tenant.apps.map(application), 'microsoft.graph.application')))
     .add('applications/{id}', dir((r) => {

@@ -64,8 +64,11 @@ export class GraphRouter<H> {
       if (ok) return { handler: r.handler, template: r.template, params };
     }
     // Graph names the first segment it could not resolve.
-    const known = new Set(this.routes.flatMap((r) => r.parts.filter((p) => p !== '{id}')));
-    const bad = segments.find((s) => s.kind === 'name' && !known.has(s.name));
+    // (an id is resolved by position: /users/{id}/nope names 'nope', not the id).
+    const prefixMatches = (n: number) => this.routes.some((r) => r.parts.length >= n
+      && segments.slice(0, n).every((seg, i) => r.parts[i] === '{id}' || (seg.kind === 'name' && seg.name === r.parts[i])));
+    const badAt = segments.findIndex((_, i) => !prefixMatches(i + 1));
+    const bad = badAt >= 0 ? segments[badAt] : undefined;
     return graphErrors.segmentNotFound(bad?.raw ?? segments[segments.length - 1]?.raw ?? '');
   }
 }

@@ -42,6 +42,10 @@ export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
       req.log.info({ event: 'graph.refused', gate: 'role', template: match.template, roles }, 'refused: no role grants this path');
       throw graphErrors.directoryDenied();
     }
+    // OData allows each system query option once; handlers read them as strings.
+    for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+      if (Array.isArray(v) && k.startsWith('$')) throw graphErrors.badRequest(`Query option '${k}' was specified more than once, but it must be specified at most once.`);
+    }
     const host = req.headers.host ?? '127.0.0.1';
     const r: GraphRequest = {
       req, reply, version, base: `https://${host}/${version}`, tenant, claims, roles,

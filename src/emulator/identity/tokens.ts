@@ -71,7 +71,7 @@ export class TokenService {
   /** An app-only access token in Entra's v1 shape. */
   async mint(o: MintOptions): Promise<{ token: string; expiresIn: number }> {
     const iat = Math.floor(o.nowMs / 1000);
-    const isGraph = RESOURCES[o.audience]?.appId === MICROSOFT_GRAPH_APP_ID;
+    const isGraph = o.audience.toLowerCase() === MICROSOFT_GRAPH_APP_ID || RESOURCES[o.audience]?.appId === MICROSOFT_GRAPH_APP_ID;
     const roles = isGraph ? o.app.consented.filter((r) => o.app.consentedAt.getTime() <= o.nowMs) : [];
     const claims: Record<string, unknown> = {
       aud: o.audience,
