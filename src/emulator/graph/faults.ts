@@ -69,8 +69,23 @@ export function sendBroken(r: GraphRequest, body: unknown): boolean {
   raw.writeHead(200);
   raw.write(cut, () => {
     // A reset kills the socket at once; a truncation ends it cleanly but short of Content-Length.
-    if (reset) raw.socket?.resetAndDestroy?.() ?? raw.socket?.destroy();
+    if (reset) resetSocket(raw.socket);
     else raw.socket?.end();
   });
   return true;
+}
+
+/**
+ * Send a TCP RST. resetAndDestroy() throws ERR_INVALID_HANDLE_TYPE on a TLS socket (its handle
+ * is a TLSWrap), so reset the TCP socket underneath it, then drop the TLS socket too.
+ */
+function resetSocket(socket: import('node:net').Socket | null): void {
+  if (!socket) return;
+  const tcp = (socket as { _parent?: import('node:net').Socket })._parent ?? socket;
+  try {
+    tcp.resetAndDestroy();
+  } catch {
+    tcp.destroy();
+  }
+  socket.destroy();
 }

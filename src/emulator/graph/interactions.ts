@@ -171,7 +171,9 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const raw = r.query.$skiptoken;
     if (raw === undefined) return { skip: 0, userIndex: 0, createdMs: -1, id: '' };
     const text = Buffer.from(raw, 'base64').toString('utf8');
-    const m = /^SkipValue=(\d+)#MailboxFolder=MailFolders\/TeamsMessagesData#Cursor=(\d+)\.(-?\d+)\.(\d*)#Sig=([\w-]+)$/.exec(text);
+    // The id is whatever lies between the time and the final #Sig: ingested ids may hold any
+    // printable character, '#' and '.' included.
+    const m = /^SkipValue=(\d+)#MailboxFolder=MailFolders\/TeamsMessagesData#Cursor=(\d+)\.(-?\d+)\.(.*)#Sig=([\w-]+)$/s.exec(text);
     if (!m || mac(`${m[1]}.${m[2]}.${m[3]}.${m[4]}|${scope(r, q, userId)}`) !== m[5]) {
       r.req.log.info({ event: 'graph.refused', gate: 'skiptoken' }, 'refused: skiptoken does not belong to this request');
       throw graphErrors.invalidRequest('The $skiptoken is invalid or does not belong to this request. Follow @odata.nextLink exactly as returned.');
@@ -183,12 +185,17 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     ({ skip: c.skip + count, userIndex: c.userIndex, createdMs: Date.parse(last.createdDateTime), id: last.id });
 
   let pages = 0;
+  /** Skiptokens handed out on injected empty pages: the request that follows one is served. */
+  const emptied = new Set<string>();
   function reply(r: GraphRequest, q: Query, items: AiInteraction[], next: Cursor | undefined, userId = '*') {
     const every = r.tenant.faults.emptyPageEvery;
-    if (every > 0 && items.length > 0 && ++pages % every === 0) {
+    const afterEmpty = r.query.$skiptoken !== undefined && emptied.delete(r.query.$skiptoken);
+    let injected = false;
+    if (every > 0 && items.length > 0 && !afterEmpty && ++pages % every === 0) {
       // An empty page that still links on, from where the caller already is.
       next = readCursor(r, q, userId);
       items = [];
+      injected = true;
     }
     const body: Record<string, unknown> = { '@odata.context': `${r.base}/$metadata#Collection(microsoft.graph.aiInteraction)` };
     if (r.tenant.behaviours.odataCount === 'perPage') body['@odata.count'] = items.length;
@@ -197,7 +204,12 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       const signed = `${token}#Sig=${mac(`${next.skip}.${next.userIndex}.${next.createdMs}.${next.id}|${scope(r, q, userId)}`)}`;
       const url = new URL(r.base + r.req.url.replace(/^\/[^/?]+/, '').split('?')[0]!);
       for (const [k, v] of Object.entries(r.query)) if (k !== '$skiptoken') url.searchParams.set(k, v);
-      url.searchParams.set('$skiptoken', Buffer.from(signed).toString('base64'));
+      const skiptoken = Buffer.from(signed).toString('base64');
+      if (injected) {
+        emptied.add(skiptoken);
+        if (emptied.size > 10_000) emptied.delete(emptied.values().next().value!);
+      }
+      url.searchParams.set('$skiptoken', skiptoken);
       body['@odata.nextLink'] = url.toString();
     }
     body.value = r.version === 'beta' ? items.map(toBeta) : items;
