@@ -2,7 +2,7 @@
 // token-signing key, and test certificates for app registrations. Created once in the data
 // dir and reused, so a client can trust the CA across restarts.
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { webcrypto, createHash, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
@@ -32,11 +32,18 @@ async function importKey(pem: string): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
 }
 
+/**
+ * Write atomically (temp file + rename, key first) so that two emulators starting on one data
+ * dir never read a certificate whose key belongs to another: a reader sees old or new, whole.
+ */
 function write(dir: string, name: string, cert: string, key: string): PemPair {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  writeFileSync(certPath, cert);
-  writeFileSync(keyPath, key, { mode: 0o600 });
+  const tmp = `.${process.pid}.${Date.now()}`;
+  writeFileSync(keyPath + tmp, key, { mode: 0o600 });
+  writeFileSync(certPath + tmp, cert);
+  renameSync(keyPath + tmp, keyPath);
+  renameSync(certPath + tmp, certPath);
   return { certPem: cert, keyPem: key, certPath, keyPath };
 }
 
@@ -109,18 +116,19 @@ export function thumbprints(certPem: string): { x5t: string; x5tS256: string; he
 
 /**
  * A client certificate for an app registration (the kind a developer uploads to Entra).
- * Kept under dir/apps/; recreated when its validity no longer matches the scenario.
+ * Kept under dir/apps/ and reused while the scenario asks for the same validity.
  */
 export async function ensureAppCertificate(dir: string, name: string, notBefore: Date, notAfter: Date): Promise<PemPair> {
   const appDir = join(dir, 'apps');
   mkdirSync(appDir, { recursive: true });
-  const existing = read(appDir, name);
-  if (existing) {
-    const c = new X509Certificate(existing.certPem);
-    if (Math.abs(Date.parse(c.validTo) - notAfter.getTime()) < DAY && Math.abs(Date.parse(c.validFrom) - notBefore.getTime()) < DAY) return existing;
-  }
+  // The validity (by day) is part of the file name, so scenarios that give the same certificate
+  // name different lifetimes (a healthy one, an expired one) never overwrite each other's files.
+  const day = (d: Date) => Math.floor(d.getTime() / DAY);
+  const file = `${name}.${day(notBefore)}-${day(notAfter)}`;
+  const existing = read(appDir, file);
+  if (existing) return existing;
   const made = await selfSigned(`CN=${name}`, notBefore, notAfter, [
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
   ]);
-  return write(appDir, name, made.cert, made.key);
+  return write(appDir, file, made.cert, made.key);
 }

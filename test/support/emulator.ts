@@ -15,8 +15,12 @@ export interface TestEmulator extends RunningEmulator {
   agent: Agent;
 }
 
-/** A shared data dir so the CA and app certificates are made once per test run. */
-export const TEST_DATA_DIR = process.env.COPILOG_TEST_DATA_DIR ?? join(tmpdir(), 'copilog-test-data');
+/**
+ * One data dir per test process: the CA and app certificates are made once per file, and test
+ * files running in parallel never share (or race on) one PKI. Removed when the process exits.
+ */
+export const TEST_DATA_DIR = process.env.COPILOG_TEST_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'copilog-test-data-'));
+if (!process.env.COPILOG_TEST_DATA_DIR) process.once('exit', () => rmSync(TEST_DATA_DIR, { recursive: true, force: true }));
 
 export async function withEmulator(scenario: string | Record<string, unknown>, opts: { dataDir?: string } = {}): Promise<TestEmulator> {
   const file = typeof scenario === 'string' && !scenario.includes('/') ? join(SCENARIO_DIR, `${scenario}.yaml`) : scenario;

@@ -180,23 +180,31 @@ function project(obj: Json, select: string[] | undefined): Json {
   return out;
 }
 
+const same = (x: Json): Json => x;
+
 function odataQueryError(e: unknown): never {
   if (e instanceof ODataSyntaxError || e instanceof ODataEvaluationError) throw graphErrors.badRequest(e.message, 'Request_BadRequest');
   throw e;
 }
 
-/** A collection answer with $filter, $select, $top, $count and skiptoken paging. */
-function collection(r: GraphRequest, entitySet: string, items: Json[], entityType: string, defaultSelect?: string[]): Json {
+/**
+ * A collection answer with $filter, $select, $top, $count and skiptoken paging. Objects are
+ * rendered lazily: without $filter only the page is rendered (a 10,000-user tenant lists fast).
+ */
+function collection<T>(r: GraphRequest, entitySet: string, source: readonly T[], render: (x: T) => Json, entityType: string, defaultSelect?: string[]): Json {
   const q = r.query;
   let select: string[] | undefined;
   let top: number | undefined;
-  let list = items;
+  let list: readonly (T | Json)[] = source;
+  let rendered = false;
   try {
     select = q.$select !== undefined ? parseSelect(q.$select) : undefined;
     top = parseTop(q.$top);
     if (q.$filter !== undefined) {
-      const keep = createFilterPredicate(parseFilter(q.$filter), { allowedProperties: items[0] ? Object.keys(items[0]) : undefined, entityType });
-      list = list.filter(keep);
+      const all = source.map(render);
+      const keep = createFilterPredicate(parseFilter(q.$filter), { allowedProperties: all[0] ? Object.keys(all[0]) : undefined, entityType });
+      list = all.filter(keep);
+      rendered = true;
     }
   } catch (e) {
     odataQueryError(e);
@@ -214,7 +222,7 @@ function collection(r: GraphRequest, entitySet: string, items: Json[], entityTyp
     if (!m) throw graphErrors.badRequest('Skip token is null or invalid.', 'Request_BadRequest');
     offset = Number(m[1]);
   }
-  const page = list.slice(offset, offset + size);
+  const page = list.slice(offset, offset + size).map((x) => (rendered ? (x as Json) : render(x as T)));
   const sel = select ?? defaultSelect;
   const body: Json = {
     '@odata.context': `${r.base}/$metadata#${entitySet}${select ? `(${select.join(',')})` : ''}`,
@@ -263,21 +271,21 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
   const segValue = (s: Segment | undefined) => (s?.kind === 'key' ? s.value : s?.raw ?? '');
 
   router
-    .add('users', dir((r) => collection(r, 'users', r.tenant.users.map((u) => renderUser(r.tenant, u)), 'microsoft.graph.user', USER_DEFAULT)))
+    .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => renderUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT)))
     .add('users/{id}', dir((r) => single(r, 'users', renderUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
-      return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u, r.tenant), 'microsoft.graph.licenseDetails');
+      return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u, r.tenant), same, 'microsoft.graph.licenseDetails');
     }))
-    .add('subscribedskus', dir((r) => collection(r, 'subscribedSkus', subscribedSkus(r.tenant), 'microsoft.graph.subscribedSku')))
+    .add('subscribedskus', dir((r) => collection(r, 'subscribedSkus', subscribedSkus(r.tenant), same, 'microsoft.graph.subscribedSku')))
     .add('organization', dir((r) => collection(r, 'organization', [{
       id: r.tenant.id, displayName: r.tenant.displayName, tenantType: 'AAD', countryLetterCode: 'US', preferredLanguage: 'en',
       createdDateTime: r.tenant.createdDateTime, businessPhones: [], technicalNotificationMails: [`admin@${r.tenant.domain}`],
       verifiedDomains: [{ capabilities: 'Email, OfficeCommunicationsOnline', isDefault: true, isInitial: true, name: r.tenant.domain, type: 'Managed' }],
       assignedPlans: [], provisionedPlans: [], onPremisesSyncEnabled: null,
       marketingNotificationEmails: [], securityComplianceNotificationMails: [], securityComplianceNotificationPhones: [], mobileDeviceManagementAuthority: 'unknown',
-    }], 'microsoft.graph.organization')))
-    .add('applications', dir((r) => collection(r, 'applications', r.tenant.apps.map(application), 'microsoft.graph.application')))
+    }], same, 'microsoft.graph.organization')))
+    .add('applications', dir((r) => collection(r, 'applications', r.tenant.apps, application, 'microsoft.graph.application')))
     .add('applications/{id}', dir((r) => {
       const s = r.params[0];
       const key = segValue(s).toLowerCase();
@@ -285,11 +293,11 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
       if (!a) throw graphErrors.userNotFound(key);
       return single(r, 'applications', application(a));
     }))
-    .add('serviceprincipals', dir((r) => collection(r, 'servicePrincipals', [graphServicePrincipal(r.tenant), ...r.tenant.apps.map((a) => appServicePrincipal(r.tenant, a))], 'microsoft.graph.servicePrincipal')))
+    .add('serviceprincipals', dir((r) => collection(r, 'servicePrincipals', [graphServicePrincipal(r.tenant), ...r.tenant.apps.map((a) => appServicePrincipal(r.tenant, a))], same, 'microsoft.graph.servicePrincipal')))
     .add('serviceprincipals/{id}', dir((r) => single(r, 'servicePrincipals', spFrom(r, r.params[0]))))
     .add('serviceprincipals/{id}/approleassignments', dir((r) => {
       const sp = spFrom(r, r.params[0]);
       const a = r.tenant.appBySpId(String(sp.id));
-      return collection(r, `servicePrincipals('${String(sp.id)}')/appRoleAssignments`, appRoleAssignments(r.tenant, a, ctx.clock.nowMs()), 'microsoft.graph.appRoleAssignment');
+      return collection(r, `servicePrincipals('${String(sp.id)}')/appRoleAssignments`, appRoleAssignments(r.tenant, a, ctx.clock.nowMs()), same, 'microsoft.graph.appRoleAssignment');
     }));
 }
