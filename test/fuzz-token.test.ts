@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { fetch as undiciFetch } from 'undici';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
 import { ASSERTION_TYPE, defaults, isAadstsError, isGraphError, type Reply } from './fixtures/auth.js';
+import { jsonOrUndefined } from './support/interactions.js';
 
 let emu: TestEmulator;
 let tenant: any;
@@ -30,12 +31,7 @@ const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), e
 async function send(path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {}): Promise<Reply> {
   const res = await undiciFetch(emu.url + path, { method: init.method ?? 'GET', headers: init.headers, body: init.body, dispatcher: emu.agent });
   const text = await res.text();
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOrUndefined(text);
   return { status: res.status, headers: res.headers as unknown as Headers, body, text };
 }
 

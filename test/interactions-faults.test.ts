@@ -18,6 +18,7 @@ import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { validateCollectionResponse } from './support/csdl.js';
 import { TEST_DATA_DIR } from './support/emulator.js';
+import { jsonOrUndefined } from './support/interactions.js';
 
 const EXPORT_ROLE = 'AiEnterpriseInteraction.Read.All';
 const EXPORT_ROLE_ID = '839c90ab-5771-41ee-aef8-a562e8487c1e';
@@ -49,12 +50,7 @@ async function call(url: string, init: { method?: string; headers?: Record<strin
   const t0 = performance.now();
   const r = await undiciFetch(url.startsWith('https://') ? url : emu.url + url, { ...init, dispatcher: agent });
   const text = await r.text();
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOrUndefined(text);
   return { status: r.status, headers: r.headers as unknown as Headers, body, text, ms: performance.now() - t0 };
 }
 

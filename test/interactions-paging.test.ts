@@ -5,14 +5,11 @@
 // Reference: graph-facts.md §5 (paging, skiptoken), §12 #16–#18.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { validateCollectionResponse, validateEntity } from './support/csdl.js';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
+import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, qs } from './support/interactions.js';
 
-const PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
+const PREFIX = APP_CLASS_PREFIX;
 
 interface Page { status: number; headers: Headers; body: any }
 interface Truth { userId: string; interaction: any }
@@ -22,15 +19,8 @@ let tid: string;
 let token: string;
 const users: Record<string, string> = {};
 
-function demoWithoutThrottling(): Record<string, unknown> {
-  const s = parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8'));
-  s.tenants[0].behaviours = { ...(s.tenants[0].behaviours ?? {}), requestsPerSecond: null };
-  return s;
-}
-
-const path = (user: string, query = '', version = 'v1.0') =>
-  `/${version}/copilot/users/${user}/interactionHistory/getAllEnterpriseInteractions${query ? `?${query}` : ''}`;
-const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
+const path = exportPath;
+const q = qs;
 
 async function get(url: string): Promise<Page> {
   const r = await emu.fetch(url, { headers: { authorization: `Bearer ${token}` } });

@@ -457,6 +457,11 @@ const validMs = (d: unknown, name: string): number => {
 // ---------------------------------------------------------------------------------------------
 // Public API
 
+
+/** The generator's state for one user, from its own random stream. */
+function newGen(opts: { seed: string; tenantId: string; userId: string; locale?: string }, rng: Rng): Gen {
+  return { rng, tenant: tenantProfile(opts.seed, opts.tenantId), tenantId: opts.tenantId, userId: opts.userId, locale: opts.locale ?? 'en-us', attended: new Set() };
+}
 /**
  * A user's history of `count` interactions in [start, end), sorted by createdDateTime then id.
  * Deterministic in (seed, tenantId, userId, count, start, end, locale, appClasses).
@@ -468,14 +473,7 @@ export function generateHistory(opts: HistoryOptions): AiInteraction[] {
   if (endMs <= startMs) throw new RangeError('end must be after start');
   if (opts.count > endMs - startMs) throw new RangeError('count exceeds the number of distinct milliseconds in [start, end)');
   const table = appTable(opts.appClasses);
-  const g: Gen = {
-    rng: Rng.of('history', opts.seed, opts.tenantId, opts.userId),
-    tenant: tenantProfile(opts.seed, opts.tenantId),
-    tenantId: opts.tenantId,
-    userId: opts.userId,
-    locale: opts.locale ?? 'en-us',
-    attended: new Set(),
-  };
+  const g = newGen(opts, Rng.of('history', opts.seed, opts.tenantId, opts.userId));
   const { rng } = g;
   const window = endMs - startMs;
   const drafts: Draft[] = [];
@@ -533,14 +531,7 @@ export function generateInteractions(opts: NewInteractionsOptions): AiInteractio
   const nowMs = validMs(opts.now, 'now');
   if (opts.afterMs !== undefined && !Number.isSafeInteger(opts.afterMs)) throw new TypeError('afterMs must be an integer');
   const table = appTable(opts.appClasses);
-  const g: Gen = {
-    rng: Rng.of('ingest', opts.seed, opts.tenantId, opts.userId, nowMs, opts.afterMs ?? ''),
-    tenant: tenantProfile(opts.seed, opts.tenantId),
-    tenantId: opts.tenantId,
-    userId: opts.userId,
-    locale: opts.locale ?? 'en-us',
-    attended: new Set(),
-  };
+  const g = newGen(opts, Rng.of('ingest', opts.seed, opts.tenantId, opts.userId, nowMs, opts.afterMs ?? ''));
   const { rng } = g;
   const drafts: Draft[] = [];
   let t = 0;

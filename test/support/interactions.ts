@@ -1,0 +1,29 @@
+// Shared pieces of the interaction-export tests: the demo scenario without throttling, the
+// export path in any version, a query-string helper and a body reader that tolerates non-JSON.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SCENARIO_DIR } from '../../src/cli/scenarios.js';
+
+export const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
+
+/** The demo scenario, with throttling off so a file's many requests are not 429s. */
+export function demoWithoutThrottling(): Record<string, unknown> {
+  const s = parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8'));
+  s.tenants[0].behaviours = { ...(s.tenants[0].behaviours ?? {}), requestsPerSecond: null };
+  return s;
+}
+
+export const exportPath = (user: string, query = '', version = 'v1.0'): string =>
+  `/${version}/copilot/users/${user}/interactionHistory/getAllEnterpriseInteractions${query ? `?${query}` : ''}`;
+
+export const qs = (params: Record<string, string>): string => new URLSearchParams(params).toString();
+
+/** The parsed JSON body, or undefined for an empty or non-JSON body (a truncated one, say). */
+export function jsonOrUndefined(text: string): any {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
