@@ -180,7 +180,7 @@ describe('copilog emulator --json', () => {
       (e: Error) => e,
     );
     assert.ok(refused, 'the built-in table does not know POWER_BI_PRO');
-    assert.match(refused.message, /exited \(1\)/);
+    assert.match(refused.message, /exited \(2\)/, "a scenario that does not validate is a usage error (exit 2)");
     assert.match(refused.message, /tenants\[0\]\.users\[0\]\.licenses\[0\]\.sku: unknown SKU POWER_BI_PRO.*--licensing-csv/);
 
     const r = await startCli(['--scenario', scenario, '--port', '0', '--json', '--data-dir', dataDir, '--licensing-csv', ref('licensing-service-plans.csv')]);

@@ -4,6 +4,7 @@ import { emulatorCommand } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { UsageError } from './usage.js';
+import { ScenarioError } from '../emulator/scenario/load.js';
 
 const program = new Command('copilog')
   .description('Diagnose, export and watch Microsoft 365 Copilot interaction history through Microsoft Graph.')
@@ -22,7 +23,8 @@ try {
     // Help and version exit 0; every other parse problem is a usage error (2).
     process.exit(e.exitCode === 0 ? 0 : 2);
   }
-  if (e instanceof UsageError) {
+  // A scenario that does not validate is the caller's input, like a bad flag.
+  if (e instanceof UsageError || e instanceof ScenarioError) {
     process.stderr.write(`copilog: ${e.message}\n`);
     process.exit(2);
   }

@@ -140,8 +140,12 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     let g: GraphError;
     if (err instanceof GraphError) g = err;
     else if (isIdentity(req.url)) {
-      const a = aadsts.missingParameter('grant_type');
-      void reply.code(400).send(aadstsBody(a, ctx.clock.now(), ids.clientRequestId));
+      // Framework errors on the token service (unsupported content type, oversized body…).
+      const code = (err as FastifyError).code;
+      const a = code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+        ? aadsts.badContentType()
+        : new AadstsError(400, 'invalid_request', 900144, `The request is malformed: ${(err as Error).message}`);
+      void reply.code(a.status).send(aadstsBody(a, ctx.clock.now(), ids.clientRequestId));
       return;
     } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
       g = graphErrors.badRequest((err as FastifyError).message);
