@@ -113,8 +113,21 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
   };
 
   function fetch(t: TenantState, u: DirectoryUser, q: Query, c: Cursor): AiInteraction[] {
+    // What the service can see now: nothing newer than the ingestion delay, nothing older than
+    // the retention window (graph-facts §12 #22), intersected with the caller's own bounds.
+    const b = t.behaviours;
+    const nowMs = ctx.clock.nowMs();
+    let { from, to } = q;
+    if (b.ingestionDelaySeconds > 0) {
+      const visible = nowMs - b.ingestionDelaySeconds * 1000;
+      if (!to || to.ms > visible || (to.ms === visible && to.inclusive)) to = { ms: visible, inclusive: true, subSecond: true };
+    }
+    if (b.retentionDays !== null) {
+      const oldest = nowMs - b.retentionDays * 86_400_000;
+      if (!from || from.ms < oldest) from = { ms: oldest, inclusive: true, subSecond: true };
+    }
     return ctx.store.page(t.id, u.id, {
-      fromMs: q.from?.ms, fromInclusive: q.from?.inclusive, toMs: q.to?.ms, toInclusive: q.to?.inclusive,
+      fromMs: from?.ms, fromInclusive: from?.inclusive, toMs: to?.ms, toInclusive: to?.inclusive,
       appClasses: q.appClasses, after: c.createdMs >= 0 ? { createdMs: c.createdMs, id: c.id } : undefined, limit: q.top + 1,
     });
   }

@@ -95,6 +95,10 @@ const behaviours = z.strictObject({
   retryAfter: z.enum(['integer', 'decimal']).default('integer'),
   requestsPerSecond: z.number().positive().nullable().default(30),
   tokenLifetimeSeconds: z.number().int().positive().default(3599),
+  /** An interaction becomes visible this long after its createdDateTime (#22). */
+  ingestionDelaySeconds: z.number().min(0).default(0),
+  /** Interactions older than this are no longer returned; null keeps everything (#22). */
+  retentionDays: z.number().positive().nullable().default(null),
 }).prefault({});
 
 const tenant = z.strictObject({

@@ -1,0 +1,60 @@
+// graph-facts §12 #22: how soon a new interaction is visible, and how long history is kept.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withEmulator, type TestEmulator } from './support/emulator.js';
+import { demoWithoutThrottling, exportPath } from './support/interactions.js';
+
+let emu: TestEmulator;
+let tid: string;
+let uid: string;
+let token: string;
+
+before(async () => {
+  emu = await withEmulator(demoWithoutThrottling());
+  const t = (await emu.tenantList()).tenants[0];
+  tid = t.id;
+  uid = t.default.userId;
+  token = await emu.token();
+});
+after(() => emu.close());
+
+async function allIds(): Promise<string[]> {
+  const ids: string[] = [];
+  let next: string | undefined = exportPath(uid, '$top=100');
+  while (next) {
+    const r = await emu.fetch(next, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    ids.push(...body.value.map((i: { id: string }) => i.id));
+    next = body['@odata.nextLink'];
+  }
+  return ids;
+}
+
+test('an ingestion delay hides a new interaction until the clock passes it', async () => {
+  await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { ingestionDelaySeconds: 60 } });
+  try {
+    const before = await allIds();
+    const { created } = await emu.control(`/tenants/${tid}/users/${uid}/interactions`, 'POST', { count: 2 });
+    assert.deepEqual(await allIds(), before, 'not visible during the delay');
+    await emu.control('/clock', 'POST', { advance: '61s' });
+    assert.deepEqual(await allIds(), [...before, ...created.map((i: { id: string }) => i.id)]);
+  } finally {
+    await emu.control('/reset', 'POST');
+  }
+});
+
+test('a retention window drops older history, and only that', async () => {
+  const everything = await allIds();
+  await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { retentionDays: 20 } });
+  try {
+    // A frozen clock, so the window's edge is the same instant for the emulator and the test.
+    const now = Date.parse((await emu.control('/clock', 'POST', { frozen: true })).now);
+    const kept = await allIds();
+    const expected = everything.filter((id) => Number(id) >= now - 20 * 86_400_000);
+    assert.ok(kept.length > 0 && kept.length < everything.length, `${kept.length} of ${everything.length} kept`);
+    assert.deepEqual(kept, expected);
+  } finally {
+    await emu.control('/reset', 'POST');
+  }
+});
