@@ -43,6 +43,8 @@ export interface RunningEmulator {
   ca: string;
   tenants: string[];
   dataDir: string;
+  /** An in-memory request (no socket), e.g. to act as a non-loopback caller in tests. */
+  inject: FastifyInstance['inject'];
   close(): Promise<void>;
 }
 
@@ -181,6 +183,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     ca: pki.ca.certPath,
     tenants: ctx.state.tenants.map((t) => t.id),
     dataDir,
+    inject: app.inject.bind(app) as FastifyInstance['inject'],
     async close() {
       await app.close();
       store.close();

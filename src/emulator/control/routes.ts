@@ -12,6 +12,14 @@ import { interactionControlRoutes } from './interactions.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
+const decodeURIComponentSafe = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 export function tenantSummary(ctx: EmulatorContext, t: TenantState) {
   const d = ctx.state.scenario.default;
   const isDefault = ctx.state.defaultTenant === t;
@@ -44,7 +52,9 @@ const userSummary = (u: TenantState['users'][number]) => ({ id: u.id, userPrinci
 
 export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/_emulator') && !LOOPBACK.test(req.socket.remoteAddress ?? '')) {
+    // Judge by the route the router matched (it decodes %5F and the like), not the raw URL.
+    const route = req.routeOptions.url ?? decodeURIComponentSafe(req.url);
+    if (route.startsWith('/_emulator') && !LOOPBACK.test(req.socket.remoteAddress ?? '')) {
       throw new GraphError(403, 'Forbidden', 'The emulator control API answers on loopback only.');
     }
   });
