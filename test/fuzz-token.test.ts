@@ -35,9 +35,14 @@ async function send(path: string, init: { method?: string; headers?: Record<stri
   return { status: res.status, headers: res.headers as unknown as Headers, body, text };
 }
 
-function assertWellFormed(r: Reply, what: string, ok: (r: Reply) => boolean): void {
+/** /v1.0/… and /beta/… are Graph's whatever follows; any other first segment before /oauth2/… or /v2.0/… is a tenant. */
+const serviceOf = (tenantKey: string): 'identity' | 'graph' => (/^(v1\.0|beta)$/i.test(tenantKey) ? 'graph' : 'identity');
+
+/** A 200 the caller accepts, or an error in the shape of the service the path belongs to. */
+function assertWellFormed(r: Reply, what: string, ok: (r: Reply) => boolean, service: 'identity' | 'graph'): void {
   assert.ok(r.status < 500, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
-  assert.ok(ok(r) || isAadstsError(r) || isGraphError(r), `${what} → ${r.status}, not a well-formed answer: ${r.text.slice(0, 300)}`);
+  const shaped = service === 'identity' ? isAadstsError(r) : isGraphError(r);
+  assert.ok(ok(r) || shaped, `${what} → ${r.status}, not a well-formed ${service === 'identity' ? 'AADSTS' : 'Graph'} answer: ${r.text.slice(0, 300)}`);
 }
 
 async function stillAlive(): Promise<void> {
@@ -106,7 +111,7 @@ describe('token endpoint fuzzing', () => {
       if (basic) headers.authorization = `Basic ${Buffer.from(`${app.appId}:${(pairs[0]?.[1] ?? '').slice(0, 4000)}`).toString('base64')}`;
       const body = ct.startsWith('application/json') ? JSON.stringify(Object.fromEntries(pairs)) : new URLSearchParams(pairs).toString();
       const r = await send(`/${tenantKey}/oauth2/v2.0/token`, { method: 'POST', headers, body });
-      assertWellFormed(r, `POST /${tenantKey}/oauth2/v2.0/token [${ct}] ${body.slice(0, 200)}`, isTokenResponse);
+      assertWellFormed(r, `POST /${tenantKey}/oauth2/v2.0/token [${ct}] ${body.slice(0, 200)}`, isTokenResponse, serviceOf(tenantKey));
     }), params);
     await stillAlive();
   });
@@ -137,7 +142,7 @@ describe('token endpoint fuzzing', () => {
       const { cred, ...rest } = f;
       const body = new URLSearchParams({ ...rest, ...(cred as Record<string, string>) }).toString();
       const r = await send(`/${tenant.id}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-      assertWellFormed(r, `POST token ${body.slice(0, 300)}`, isTokenResponse);
+      assertWellFormed(r, `POST token ${body.slice(0, 300)}`, isTokenResponse, 'identity');
     }), params);
     await stillAlive();
   });
@@ -145,7 +150,7 @@ describe('token endpoint fuzzing', () => {
   test('random bytes as the body, under every content type', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), contentType, async (bytes, ct) => {
       const r = await send(`/${tenant.id}/oauth2/v2.0/token`, { method: 'POST', headers: ct ? { 'content-type': ct } : {}, body: bytes });
-      assertWellFormed(r, `POST token [${ct}] ${bytes.length} random bytes`, isTokenResponse);
+      assertWellFormed(r, `POST token [${ct}] ${bytes.length} random bytes`, isTokenResponse, 'identity');
     }), { ...params, numRuns: Math.ceil(RUNS / 2) });
     await stillAlive();
   });
@@ -153,7 +158,7 @@ describe('token endpoint fuzzing', () => {
   test('huge values: a 1 MB secret, a 9 MB body (over the body limit), a 10 kB tenant segment, 5,000 fields', async () => {
     const huge = async (path: string, body: string, ct = 'application/x-www-form-urlencoded') => {
       const r = await send(path, { method: 'POST', headers: { 'content-type': ct }, body });
-      assertWellFormed(r, `${path.slice(0, 60)} ${body.length} bytes`, isTokenResponse);
+      assertWellFormed(r, `${path.slice(0, 60)} ${body.length} bytes`, isTokenResponse, 'identity');
       return r;
     };
     const base = { grant_type: 'client_credentials', client_id: app.appId, scope: 'https://graph.microsoft.com/.default' };
@@ -177,9 +182,9 @@ describe('token endpoint fuzzing', () => {
     await fc.assert(fc.asyncProperty(fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'), tenantSegment, async (method, t) => {
       const tenantKey = t === 'x' ? tenant.id : t;
       const r = await send(`/${tenantKey}/oauth2/v2.0/token`, { method });
-      assertWellFormed(r, `${method} /${tenantKey}/oauth2/v2.0/token`, () => method === 'OPTIONS' && r.status < 300);
+      assertWellFormed(r, `${method} /${tenantKey}/oauth2/v2.0/token`, () => method === 'OPTIONS' && r.status < 300, serviceOf(tenantKey));
       const m = await send(`/${tenantKey}/v2.0/.well-known/openid-configuration`);
-      assertWellFormed(m, `GET /${tenantKey}/v2.0/.well-known/openid-configuration`, (x) => x.status === 200 && typeof x.body?.issuer === 'string');
+      assertWellFormed(m, `GET /${tenantKey}/v2.0/.well-known/openid-configuration`, (x) => x.status === 200 && typeof x.body?.issuer === 'string', serviceOf(tenantKey));
     }), { ...params, numRuns: Math.ceil(RUNS / 4) });
     await stillAlive();
   });
@@ -223,7 +228,7 @@ describe('Graph query-option fuzzing on /users', () => {
       if (repeat) for (const [k, v] of [...sp.entries()].slice(0, 2)) sp.append(k, v);
       const path = `/v1.0/users?${sp.toString()}`;
       const r = await send(path, { headers: { authorization: `Bearer ${graphToken}`, ...(eventual ? { ConsistencyLevel: 'eventual' } : {}) } });
-      assertWellFormed(r, `GET ${path}`, (x) => x.status === 200 && Array.isArray(x.body?.value));
+      assertWellFormed(r, `GET ${path}`, (x) => x.status === 200 && Array.isArray(x.body?.value), 'graph');
       if (r.status >= 400) assert.equal(r.status, 400, `a bad query is a 400: GET ${path} → ${r.text.slice(0, 200)}`);
     }), params);
     await stillAlive();
@@ -239,7 +244,7 @@ describe('Graph query-option fuzzing on /users', () => {
         path = `/v1.0/${p}?${encodeURIComponent(query)}`;
       }
       const r = await send(path, { headers: { authorization: `Bearer ${graphToken}` } });
-      assertWellFormed(r, `GET ${path}`, (x) => x.status === 200 && typeof x.body?.['@odata.context'] === 'string');
+      assertWellFormed(r, `GET ${path}`, (x) => x.status === 200 && typeof x.body?.['@odata.context'] === 'string', 'graph');
     }), { ...params, numRuns: Math.ceil(RUNS / 2) });
     await stillAlive();
   });

@@ -50,9 +50,10 @@ export interface RunningEmulator {
 
 export const defaultDataDir = (): string => join(process.env.COPILOG_HOME ?? join(homedir(), '.copilog'), 'emulator');
 
-const GRAPH_PATH = /^\/(v1\.0|beta)(\/|$)/i;
+// Exactly the prefixes Graph is routed on (rewriteUrl lower-cases the version first).
+const GRAPH_PATH = /^\/(v1\.0|beta)(\/|$)/;
 const isGraph = (url: string) => GRAPH_PATH.test(url);
-const isIdentity = (url: string) => /^\/[^/_][^/]*\/(oauth2|v2\.0|discovery)\//i.test(url);
+const isIdentity = (url: string) => !isGraph(url) && /^\/[^/]+\/(oauth2|v2\.0|discovery|\.well-known)\//i.test(url);
 
 export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
   const dataDir = o.dataDir ?? defaultDataDir();
@@ -69,6 +70,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+    // Graph takes its version segment in any case (/V1.0/…); route on one spelling.
+    rewriteUrl: (req) => (req.url ?? '/').replace(/^\/(v1\.0|beta)(?=[/?]|$)/i, (m) => m.toLowerCase()),
     // URLs the router rejects (bad %-escapes, over-long segments) skip the hooks: give them the
     // same ids, headers and error shape as every other answer.
     frameworkErrors: (err, req, reply) => {
@@ -162,7 +165,11 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   app.setErrorHandler(writeError);
 
   app.setNotFoundHandler((req) => {
-    if (isIdentity(req.url)) throw new AadstsError(404, 'invalid_request', 90002, `The endpoint ${req.url.split('?')[0]} does not exist.`);
+    if (isIdentity(req.url)) {
+      const tenant = req.url.split('/')[1] ?? '';
+      if (!ctx.state.tenant(decodeURIComponent(tenant))) throw aadsts.tenantNotFound(tenant);
+      throw new AadstsError(404, 'invalid_request', 90002, `The endpoint ${req.url.split('?')[0]} does not exist.`);
+    }
     throw graphErrors.notFound(`No such endpoint: ${req.method} ${req.url.split('?')[0]}. Graph is under /v1.0 and /beta, the token service under /{tenant}/oauth2/v2.0/token, the control API under /_emulator.`);
   });
 

@@ -49,8 +49,9 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
   const admit = async (r: GraphRequest) => {
     const perSecond = r.tenant.behaviours.requestsPerSecond;
     if (perSecond !== null) {
-      const wait = ctx.throttle.take(`${r.tenant.id}:${r.appId}`, perSecond, Date.now());
-      if (wait !== undefined) refuse(r, 'throttle', graphErrors.tooManyRequests(formatRetryAfter(wait, r.tenant.behaviours.retryAfter)), { wait });
+      const style = r.tenant.behaviours.retryAfter;
+      const wait = ctx.throttle.take(`${r.tenant.id}:${r.appId}`, perSecond, Date.now(), (s) => Number(formatRetryAfter(s, style)));
+      if (wait !== undefined) refuse(r, 'throttle', graphErrors.tooManyRequests(formatRetryAfter(wait, style)), { wait });
     }
     await applyFaults(r);
   };

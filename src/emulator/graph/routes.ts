@@ -17,9 +17,7 @@ export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   directoryRoutes(router, ctx);
   interactionRoutes(router, ctx);
 
-  const handle = async (req: FastifyRequest<{ Params: { version: string; '*': string } }>, reply: FastifyReply): Promise<[GraphRequest, GraphRouteSpec]> => {
-    const version = req.params.version.toLowerCase();
-    if (version !== 'v1.0' && version !== 'beta') throw graphErrors.badRequest(`Invalid version: ${req.params.version}`);
+  const handle = async (version: GraphRequest['version'], req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply): Promise<[GraphRequest, GraphRouteSpec]> => {
     const segments = parseGraphPath(req.params['*']);
     const match = router.match(segments);
     if (match instanceof Error) throw match;
@@ -55,13 +53,16 @@ export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
     return [r, match.handler];
   };
 
-  app.all<{ Params: { version: string; '*': string } }>('/:version/*', async (req, reply) => {
-    const [r, spec] = await handle(req, reply);
-    // The Copilot endpoint applies faults after its own gates; scope "all" adds the directory.
-    if (spec.denial === 'directory' && r.tenant.faults.scope === 'all') await applyFaults(r);
-    const body = await spec.handler(r);
-    if (body === undefined) return reply;
-    reply.header('content-type', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8');
-    return body;
-  });
+  // Only /v1.0 and /beta belong to Graph; every other path stays free for the identity platform.
+  for (const version of ['v1.0', 'beta'] as const) {
+    app.all<{ Params: { '*': string } }>(`/${version}/*`, async (req, reply) => {
+      const [r, spec] = await handle(version, req, reply);
+      // The Copilot endpoint applies faults after its own gates; scope "all" adds the directory.
+      if (spec.denial === 'directory' && r.tenant.faults.scope === 'all') await applyFaults(r);
+      const body = await spec.handler(r);
+      if (body === undefined) return reply;
+      reply.header('content-type', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8');
+      return body;
+    });
+  }
 }

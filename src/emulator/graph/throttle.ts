@@ -1,20 +1,26 @@
 // Graph's throttling for the export API: a token bucket per app per tenant (30 requests/second
-// documented). A client that retries before Retry-After elapses meets an empty bucket again.
+// documented). Once a request is refused, the caller is blocked until the Retry-After it was
+// given has passed, so a client that retries early is throttled again (as Graph does).
 export class Throttle {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; blockedUntil: number }>();
 
-  /** Take one request from the bucket; returns the seconds to wait when it is empty. */
-  take(key: string, perSecond: number, nowMs: number): number | undefined {
-    const b = this.buckets.get(key) ?? { tokens: perSecond, at: nowMs };
-    const refill = ((nowMs - b.at) / 1000) * perSecond;
-    b.tokens = Math.min(perSecond, b.tokens + Math.max(0, refill));
-    b.at = nowMs;
+  /**
+   * Take one request from the bucket. Returns undefined when admitted, else the seconds to wait;
+   * `advertise` turns that wait into the Retry-After the caller is told (and held to).
+   */
+  take(key: string, perSecond: number, nowMs: number, advertise: (seconds: number) => number = (s) => s): number | undefined {
+    const b = this.buckets.get(key) ?? { tokens: perSecond, at: nowMs, blockedUntil: 0 };
     this.buckets.set(key, b);
+    if (nowMs < b.blockedUntil) return (b.blockedUntil - nowMs) / 1000;
+    b.tokens = Math.min(perSecond, b.tokens + Math.max(0, ((nowMs - b.at) / 1000) * perSecond));
+    b.at = nowMs;
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return undefined;
     }
-    return (1 - b.tokens) / perSecond;
+    const wait = advertise((1 - b.tokens) / perSecond);
+    b.blockedUntil = nowMs + wait * 1000;
+    return wait;
   }
 
   reset(): void {

@@ -42,5 +42,6 @@ export const aadsts = {
   unsupportedGrant: (g: string) => new AadstsError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${g}'.`),
   missingParameter: (p: string) => new AadstsError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${p}'.`),
   malformedClientId: (v: string) => new AadstsError(400, 'invalid_request', 700038, `${v} is not a valid application identifier.`),
+  postOnly: (method: string) => new AadstsError(400, 'invalid_request', 900561, `The endpoint only accepts POST, OPTIONS requests. Received a ${method} request.`),
   badContentType: () => new AadstsError(400, 'invalid_request', 900144, `The request body must contain the following parameter: 'grant_type'. Send the body as application/x-www-form-urlencoded.`),
 };

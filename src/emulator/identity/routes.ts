@@ -63,6 +63,8 @@ export function identityRoutes(app: FastifyInstance, ctx: EmulatorContext): void
   app.get('/:tenant/discovery/keys', keys);
   app.get('/common/discovery/keys', keys);
 
+  app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/:tenant/oauth2/v2.0/token', handler: async (req) => { throw aadsts.postOnly(req.method); } });
+
   app.post<{ Params: { tenant: string }; Body: Record<string, string> | undefined }>('/:tenant/oauth2/v2.0/token', async (req, reply) => {
     const body = req.body;
     if (!body || typeof body !== 'object' || !String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) throw aadsts.badContentType();
