@@ -7,6 +7,7 @@ import { EXPORT_ROLE } from '../../graph/ids.js';
 import { PLAN } from '../../graph/licensing.js';
 import type { EmulatorContext } from '../context.js';
 import type { AiInteraction } from '../interactions/model.js';
+import { MAX_PAGE } from '../interactions/store.js';
 import { analyzeInteractionFilter, ODataSyntaxError, parseFilter, parseTop, type InteractionTimeBound } from '../odata/index.js';
 import type { DirectoryUser, TenantState } from '../state.js';
 import { GraphError, graphErrors } from './errors.js';
@@ -150,6 +151,8 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       if (b.topAboveCap === 'reject') throw graphErrors.invalidRequest(`Invalid value for $top: ${top}. The maximum page size is ${b.topCap}.`);
       top = b.topCap;
     }
+    // "No cap" still stops at what one page of the store holds (one extra row says "more").
+    top = Math.min(top, MAX_PAGE - 1);
     if (q.$filter === undefined) return { top };
     if (b.rejectAllFilters) throw graphErrors.invalidRequest('$filter is not supported on this request.');
     let analysis;

@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS materialised_users (
 `;
 
 const STREAM_CHUNK = 500;
-const MAX_PAGE = 10_000;
+/** The most rows one page() call returns. */
+export const MAX_PAGE = 10_000;
 const MAX_INGEST = 100_000;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;

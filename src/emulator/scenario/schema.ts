@@ -74,9 +74,10 @@ const faults = z.strictObject({
 /** Each entry is one row of graph-facts.md §12, with the emulator default. */
 const behaviours = z.strictObject({
   oneBoundFilter: z.union([z.literal(400), z.literal(500)]).default(400),
-  topCap: z.number().int().positive().nullable().default(100),
+  /** null: no cap below the emulator's own page limit of 9,999. */
+  topCap: z.number().int().positive().max(9999).nullable().default(100),
   topAboveCap: z.enum(['cap', 'reject']).default('cap'),
-  defaultPageSize: z.number().int().positive().default(100),
+  defaultPageSize: z.number().int().positive().max(9999).default(100),
   unlicensedUser: z.enum(['forbidden', 'empty']).default('forbidden'),
   tenantWideGet: z.enum(['notFound', 'serve']).default('notFound'),
   unknownUser: z.enum(['notFound', 'forbidden']).default('notFound'),
