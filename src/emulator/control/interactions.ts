@@ -42,10 +42,14 @@ export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorCont
   app.get<{ Params: { tid: string }; Querystring: { user?: string } }>('/_emulator/tenants/:tid/interactions', async (req, reply) => {
     const { t, u } = find(req.params.tid, req.query.user);
     const users = u ? [u] : t.users;
-    for (const x of users) ensureHistory(ctx, t, x);
-    const rows = ctx.store.stream(t.id, u?.id);
-    const lines = Readable.from((function* () {
-      for (const row of rows) yield JSON.stringify(row) + '\n';
+    // User by user: materialise one history, stream it, let other requests run, go on. A large
+    // tenant streams for a long time but never blocks the server or generates ahead of the reader.
+    const lines = Readable.from((async function* () {
+      for (const x of users) {
+        ensureHistory(ctx, t, x);
+        for (const row of ctx.store.stream(t.id, x.id)) yield JSON.stringify(row) + '\n';
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     })());
     return reply.header('content-type', 'application/x-ndjson').send(lines);
   });

@@ -30,7 +30,19 @@ function planService(name: string): string {
   return name.split('_')[0]!;
 }
 
-export function renderUser(t: TenantState, u: DirectoryUser): Json {
+/** Rendered users per tenant: a tenant's directory never changes after load, so $filter over
+ * 10,000 users evaluates against ready objects instead of rebuilding each one per request. */
+const renderedUsers = new WeakMap<TenantState, Map<DirectoryUser, Json>>();
+
+function cachedUser(t: TenantState, u: DirectoryUser): Json {
+  let cache = renderedUsers.get(t);
+  if (!cache) renderedUsers.set(t, (cache = new Map()));
+  let json = cache.get(u);
+  if (!json) cache.set(u, (json = renderUser(t, u)));
+  return json;
+}
+
+function renderUser(t: TenantState, u: DirectoryUser): Json {
   const [given, ...rest] = u.displayName.split(' ');
   const enabledPlans = t.enabledPlans(u);
   const exchangeStatus = u.mailbox === 'online' ? 'Success' : u.mailbox === 'onPremises' ? 'PendingActivation' : 'PendingInput';
@@ -271,8 +283,8 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
   const segValue = (s: Segment | undefined) => (s?.kind === 'key' ? s.value : s?.raw ?? '');
 
   router
-    .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => renderUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT)))
-    .add('users/{id}', dir((r) => single(r, 'users', renderUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
+    .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => cachedUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT)))
+    .add('users/{id}', dir((r) => single(r, 'users', cachedUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
       return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u, r.tenant), same, 'microsoft.graph.licenseDetails');
