@@ -614,6 +614,28 @@ describe('faults', () => {
     assert.deepEqual(ids, truth);
   });
 
+  test('emptyPageEvery counts per tenant fault setting: the same walk after re-applying the faults gives the same pages', async () => {
+    const token = await appToken();
+    const walk = async () => {
+      const sizes: number[] = [];
+      let next: string | undefined = exportPath(user('adele.vance'), '$top=25');
+      while (next) {
+        const r = await get(next, token);
+        assert.equal(r.status, 200, r.text);
+        sizes.push(r.body.value.length);
+        next = r.body['@odata.nextLink'];
+      }
+      return sizes;
+    };
+    await patch({ ...off, faults: { emptyPageEvery: 3 } });
+    const first = await walk();
+    // Another user's pages in between, then the faults applied again: the count starts over.
+    await get(exportPath(user('joni.sherman'), '$top=10'), token);
+    await patch({ faults: { emptyPageEvery: 3 } });
+    assert.deepEqual(await walk(), first);
+    assert.ok(first.includes(0), first.join());
+  });
+
   test('emptyPageEvery: 1 empties every other response, never the one after an empty page, so paging still ends', async () => {
     const token = await appToken();
     await patch({ ...off, faults: { emptyPageEvery: 1 } });

@@ -201,14 +201,20 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
   const nextCursor = (c: Cursor, last: AiInteraction, count: number): Cursor =>
     ({ skip: c.skip + count, userIndex: c.userIndex, createdMs: Date.parse(last.createdDateTime), id: last.id });
 
-  let pages = 0;
-  /** Skiptokens handed out on injected empty pages: the request that follows one is served. */
-  const emptied = new Set<string>();
+  /**
+   * Empty-page injection state, per tenant faults object: a PATCH of the faults or a reset
+   * starts the count again, so a run is reproducible. `emptied` holds the skiptokens handed out
+   * on injected empty pages: the request that follows one is always served.
+   */
+  const injection = new WeakMap<object, { pages: number; emptied: Set<string> }>();
   function reply(r: GraphRequest, q: Query, items: AiInteraction[], next: Cursor | undefined, userId = '*') {
     const every = r.tenant.faults.emptyPageEvery;
+    let state = injection.get(r.tenant.faults);
+    if (!state) injection.set(r.tenant.faults, (state = { pages: 0, emptied: new Set() }));
+    const { emptied } = state;
     const afterEmpty = r.query.$skiptoken !== undefined && emptied.delete(r.query.$skiptoken);
     let injected = false;
-    if (every > 0 && items.length > 0 && !afterEmpty && ++pages % every === 0) {
+    if (every > 0 && items.length > 0 && !afterEmpty && ++state.pages % every === 0) {
       // An empty page that still links on, from where the caller already is.
       next = readCursor(r, q, userId);
       items = [];
