@@ -89,6 +89,9 @@ describe('invalid scenarios name the bad field', () => {
     ['a duplicate user', (s) => { s.tenants[0].users[1].userPrincipalName = 'ADELE@scenariotest.onmicrosoft.com'; }, /tenants\[0\]\.users\[1\]\.userPrincipalName: duplicate/],
     ['a default app that does not exist', (s) => { s.default.app = 'writer'; }, /default\.app: no app writer/],
     ['no tenants', (s) => { s.tenants = []; }, /tenants: /],
+    ['two tenants with one id', (s) => { s.tenants.push({ ...s.tenants[0], domain: 'other.onmicrosoft.com', users: [], apps: [] }); }, /tenants\[1\]\.id: .* is already tenants\[0\]/],
+    ['two tenants with one domain', (s) => { s.tenants.push({ ...s.tenants[0], id: '99999999-9999-4999-8999-999999999999', users: [], apps: [] }); }, /tenants\[1\]\.domain: .* is already tenants\[0\]/],
+    ['a user that a generated user collides with', (s) => { s.tenants[0].generatedUsers = { count: 3 }; s.tenants[0].users[1].userPrincipalName = 'user00002@scenariotest.onmicrosoft.com'; }, /tenants\[0\]\.users\[1\]\.userPrincipalName: .* is also a generated user/],
   ];
 
   for (const format of ['yaml', 'json'] as const) {

@@ -17,6 +17,12 @@ export class Clock {
     return this.frozenAt ?? Date.now() + this.offsetMs;
   }
 
+  /** Back to real time, running. */
+  reset(): void {
+    this.offsetMs = 0;
+    this.frozenAt = undefined;
+  }
+
   set(iso: string): void {
     const target = Date.parse(iso);
     if (Number.isNaN(target)) throw new Error(`not a date-time: ${iso}`);

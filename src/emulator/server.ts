@@ -97,6 +97,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
       const next = parseScenario(raw, source);
       // Set the scenario's clock first: its relative dates (-30d, +1h…) resolve against it.
       const before = { ms: clock.nowMs(), frozen: clock.frozen };
+      // A reset or a new scenario starts from the scenario's clock: its fixed time, or real time.
+      clock.reset();
       if (next.clock.now) clock.set(next.clock.now);
       clock.freeze(next.clock.frozen);
       let state: EmulatorState;

@@ -20,6 +20,22 @@ export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
   }
   const s = result.data;
   const problems: string[] = [];
+  const tenantKeys = new Map<string, number>();
+  s.tenants.forEach((t, ti) => {
+    for (const [field, key] of [['id', t.id.toLowerCase()], ['domain', t.domain.toLowerCase()]] as const) {
+      const other = tenantKeys.get(key);
+      if (other !== undefined) problems.push(`tenants[${ti}].${field}: ${key} is already tenants[${other}]'s id or domain`);
+      else tenantKeys.set(key, ti);
+    }
+    if (t.generatedUsers) {
+      const g = t.generatedUsers;
+      const re = new RegExp(`^${g.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d{5})@${t.domain.replace(/\./g, '\\.')}$`, 'i');
+      t.users.forEach((u, ui) => {
+        const m = re.exec(u.userPrincipalName);
+        if (m && Number(m[1]) >= 1 && Number(m[1]) <= g.count) problems.push(`tenants[${ti}].users[${ui}].userPrincipalName: ${u.userPrincipalName} is also a generated user (generatedUsers.prefix ${g.prefix}); pick another name or prefix`);
+      });
+    }
+  });
   s.tenants.forEach((t, ti) => {
     const ids = new Set<string>();
     const upns = new Set<string>();

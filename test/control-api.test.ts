@@ -1,4 +1,4 @@
-// The control API hands out test credentials and mints tokens: it must answer loopback callers
+// The control API. It hands out test credentials and mints tokens, so it must answer loopback callers
 // only, however the path is spelled. inject() plays a caller from another address in memory.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,4 +30,13 @@ test('the same calls from loopback are served', async () => {
   const r = await emu.inject({ method: 'GET', url: '/%5Femulator/tenants', remoteAddress: '127.0.0.1' });
   assert.equal(r.statusCode, 200);
   assert.ok(r.json().tenants.length > 0);
+});
+
+test('reset returns the clock to the scenario’s: real time for the demo, after an advance and a freeze', async () => {
+  const moved = await emu.control('/clock', 'POST', { advance: '2h', frozen: true });
+  assert.ok(Date.parse(moved.now) - Date.now() > 7_000_000);
+  await emu.control('/reset', 'POST');
+  const clock = await emu.control('/clock');
+  assert.equal(clock.frozen, false);
+  assert.ok(Math.abs(Date.parse(clock.now) - Date.now()) < 5_000, clock.now);
 });
