@@ -149,7 +149,7 @@ describe('token endpoint: errors in Entra’s shape', () => {
   });
 
   test('client_id that is not a GUID → 400 AADSTS700038', async () => {
-    assertAadsts(await tokenRequest(emu, tenant.id, secretForm({ client_id: 'copilog reader' })), 400, 'invalid_request', 700038);
+    assertAadsts(await tokenRequest(emu, tenant.id, secretForm({ client_id: 'copilog reader' })), 400, 'unauthorized_client', 700038);
   });
 
   test('wrong secret → 401 invalid_client AADSTS7000215', async () => {

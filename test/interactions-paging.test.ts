@@ -289,6 +289,7 @@ describe('ingestion control API', () => {
     ['count negative', { count: -5 }, /count/],
     ['count fractional', { count: 1.5 }, /count/],
     ['count as a string', { count: '10' }, /count/],
+    ['count above 10,000', { count: 10_001 }, /count must be a whole number from 1 to 10000/],
     ['empty list', { interactions: [] }, /interactions/],
     ['not a list', { interactions: 'x' }, /interactions/],
     ['bad interactionType', { interactions: [{}, { interactionType: 'bogus' }] }, /interactions\[1\]\.interactionType/],

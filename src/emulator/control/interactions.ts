@@ -24,7 +24,7 @@ export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorCont
       const hasCount = b.count !== undefined;
       const hasList = b.interactions !== undefined;
       if (hasCount === hasList) throw graphErrors.badRequest('Send either {"count": N} to generate N interactions or {"interactions": [...]} with explicit ones.');
-      if (hasCount && (!Number.isInteger(b.count) || b.count! < 1 || b.count! > 100_000)) throw graphErrors.badRequest('count must be a whole number from 1 to 100000.');
+      if (hasCount && (!Number.isInteger(b.count) || b.count! < 1 || b.count! > 10_000)) throw graphErrors.badRequest('count must be a whole number from 1 to 10000 (post again for more).');
       if (hasList && (!Array.isArray(b.interactions) || b.interactions.length === 0)) throw graphErrors.badRequest('interactions must be a non-empty array.');
       ensureHistory(ctx, t, u!);
       let created;

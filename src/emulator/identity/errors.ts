@@ -41,7 +41,7 @@ export const aadsts = {
   unknownResource: (resource: string, tenant: string) => new AadstsError(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`),
   unsupportedGrant: (g: string) => new AadstsError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${g}'.`),
   missingParameter: (p: string) => new AadstsError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${p}'.`),
-  malformedClientId: (v: string) => new AadstsError(400, 'invalid_request', 700038, `${v} is not a valid application identifier.`),
+  malformedClientId: (v: string) => new AadstsError(400, 'unauthorized_client', 700038, `${v} is not a valid application identifier.`),
   postOnly: (method: string) => new AadstsError(400, 'invalid_request', 900561, `The endpoint only accepts POST, OPTIONS requests. Received a ${method} request.`),
   badContentType: () => new AadstsError(400, 'invalid_request', 900144, `The request body must contain the following parameter: 'grant_type'. Send the body as application/x-www-form-urlencoded.`),
 };
