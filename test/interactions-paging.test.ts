@@ -179,6 +179,8 @@ describe('$skiptoken', () => {
     assert.equal(u.pathname, `/v1.0/copilot/users/${user}/interactionHistory/getAllEnterpriseInteractions`);
     assert.equal(u.searchParams.get('$filter'), filter);
     assert.equal(u.searchParams.get('$top'), '25');
+    // Option names keep their literal '$', as Graph writes them; the filter's spaces are encoded.
+    assert.match(link, /\?\$filter=createdDateTime%20gt%20.*&\$top=25&\$skiptoken=/);
     const raw = u.searchParams.get('$skiptoken')!;
     assert.match(raw, /^[A-Za-z0-9+/]+={0,2}$/);
     assert.match(skipText(link), /^SkipValue=25#MailboxFolder=MailFolders\/\w+/);

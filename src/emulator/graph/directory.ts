@@ -8,6 +8,7 @@ import type { EmulatorContext } from '../context.js';
 import { guidFrom } from '../ids.js';
 import type { AppState, DirectoryUser, TenantState } from '../state.js';
 import { graphErrors } from './errors.js';
+import { nextLink } from './links.js';
 import type { GraphRouter, Segment } from './path.js';
 import type { GraphRequest, GraphRouteSpec } from './request.js';
 import { ODataEvaluationError, ODataSyntaxError, createFilterPredicate, parseFilter, parseSelect, parseTop } from '../odata/index.js';
@@ -241,10 +242,7 @@ function collection<T>(r: GraphRequest, entitySet: string, source: readonly T[],
     ...(wantCount ? { '@odata.count': list.length } : {}),
   };
   if (offset + size < list.length) {
-    const next = new URL(`${r.base}${r.req.url.replace(/^\/[^/?]+/, '').split('?')[0]}`);
-    for (const [k, v] of Object.entries(q)) if (k !== '$skiptoken') next.searchParams.set(k, v);
-    next.searchParams.set('$skiptoken', Buffer.from(`o${offset + size}`).toString('base64url'));
-    body['@odata.nextLink'] = next.toString();
+    body['@odata.nextLink'] = nextLink(r, Buffer.from(`o${offset + size}`).toString('base64url'));
   }
   body.value = page.map((x) => project(x, sel));
   return body;

@@ -12,6 +12,7 @@ import { analyzeInteractionFilter, ODataSyntaxError, parseFilter, parseTop, type
 import type { DirectoryUser, TenantState } from '../state.js';
 import { GraphError, graphErrors } from './errors.js';
 import { applyFaults, formatRetryAfter, sendBroken } from './faults.js';
+import { nextLink } from './links.js';
 import type { GraphRouter } from './path.js';
 import type { GraphRequest, GraphRouteSpec } from './request.js';
 
@@ -225,15 +226,12 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     if (next) {
       const token = `SkipValue=${next.skip}#MailboxFolder=MailFolders/TeamsMessagesData#Cursor=${next.userIndex}.${next.createdMs}.${next.id}`;
       const signed = `${token}#Sig=${mac(`${next.skip}.${next.userIndex}.${next.createdMs}.${next.id}|${scope(r, q, userId)}`)}`;
-      const url = new URL(r.base + r.req.url.replace(/^\/[^/?]+/, '').split('?')[0]!);
-      for (const [k, v] of Object.entries(r.query)) if (k !== '$skiptoken') url.searchParams.set(k, v);
       const skiptoken = Buffer.from(signed).toString('base64');
       if (injected) {
         emptied.add(skiptoken);
         if (emptied.size > 10_000) emptied.delete(emptied.values().next().value!);
       }
-      url.searchParams.set('$skiptoken', skiptoken);
-      body['@odata.nextLink'] = url.toString();
+      body['@odata.nextLink'] = nextLink(r, skiptoken);
     }
     body.value = r.version === 'beta' ? items.map(toBeta) : items;
     if (sendBroken(r, body)) return undefined;
