@@ -21,6 +21,7 @@ export interface DirectoryUser {
   accountEnabled: boolean;
   mailbox: 'online' | 'onPremises' | 'none';
   usageLocation: string;
+  locale: string;
   licenses: AssignedLicense[];
   interactionCount: number;
   createdDateTime: string;
@@ -93,6 +94,7 @@ export class TenantState {
       accountEnabled: u.accountEnabled,
       mailbox: u.mailbox,
       usageLocation: u.usageLocation,
+      locale: u.locale.toLowerCase(),
       licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`)),
       interactionCount: u.interactions ?? spec.interactions.perUser,
       createdDateTime: this.createdDateTime,
@@ -103,7 +105,7 @@ export class TenantState {
         const upn = `${spec.generatedUsers.prefix}${String(i + 1).padStart(5, '0')}@${this.domain}`;
         this.addUser({
           id: guidFrom(this.id, 'user', upn), userPrincipalName: upn, displayName: displayNameFrom(upn), userType: 'Member',
-          accountEnabled: true, mailbox: 'online', usageLocation: 'US', licenses, interactionCount: spec.interactions.perUser,
+          accountEnabled: true, mailbox: 'online', usageLocation: 'US', locale: 'en-us', licenses, interactionCount: spec.interactions.perUser,
           createdDateTime: this.createdDateTime,
         });
       }

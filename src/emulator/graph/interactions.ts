@@ -28,7 +28,7 @@ export const hasHistory = (u: DirectoryUser): boolean => u.interactionCount > 0 
 
 export function ensureHistory(ctx: EmulatorContext, t: TenantState, u: DirectoryUser): void {
   ctx.store.ensureUser(t.id, u.id, {
-    seed: t.interactions.seed, count: hasHistory(u) ? u.interactionCount : 0, start: t.historyWindow.start, end: t.historyWindow.end,
+    seed: t.interactions.seed, count: hasHistory(u) ? u.interactionCount : 0, start: t.historyWindow.start, end: t.historyWindow.end, locale: u.locale,
   });
 }
 

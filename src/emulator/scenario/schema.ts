@@ -22,6 +22,8 @@ const user = z.strictObject({
   licenses: z.array(license).default([]),
   mailbox: z.enum(['online', 'onPremises', 'none']).default('online'),
   usageLocation: z.string().length(2).default('US'),
+  /** The locale of the user's Copilot interactions (aiInteraction.locale). */
+  locale: z.string().regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'must be a locale like en-us or de-de').default('en-us'),
   /** How many interactions the generator gives this user (tenant default otherwise). */
   interactions: z.number().int().min(0).optional(),
 });

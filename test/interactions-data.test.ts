@@ -1,4 +1,5 @@
-// graph-facts §12 #22: how soon a new interaction is visible, and how long history is kept.
+// What the export returns over time and per user: ingestion delay and retention (graph-facts §12
+// #22), and the locale a scenario gives each user.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
@@ -56,5 +57,15 @@ test('a retention window drops older history, and only that', async () => {
     assert.deepEqual(kept, expected);
   } finally {
     await emu.control('/reset', 'POST');
+  }
+});
+
+test('each user’s interactions carry the locale the scenario gives them', async () => {
+  const t = (await emu.tenantList()).tenants[0];
+  const byUpn = new Map<string, string>(t.users.map((u: { userPrincipalName: string; id: string }) => [u.userPrincipalName.split('@')[0], u.id]));
+  for (const [name, locale] of [['johanna.lorenz', 'de-de'], ['lee.gu', 'ja-jp'], ['adele.vance', 'en-us']] as const) {
+    const r = await emu.fetch(exportPath(byUpn.get(name)!, '$top=50'), { headers: { authorization: `Bearer ${token}` } });
+    const locales = new Set((await r.json()).value.map((i: { locale: string }) => i.locale));
+    assert.deepEqual([...locales], [locale], name);
   }
 });
