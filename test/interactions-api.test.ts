@@ -124,6 +124,20 @@ describe('path forms', () => {
     assert.equal(p2.status, 200);
   });
 
+  test('pathVariants: documentedOnly serves the documented spelling and refuses the others with Graph’s 400', async () => {
+    const id = users['adele.vance']!;
+    await behaviours({ pathVariants: 'documentedOnly' });
+    try {
+      assert.equal((await get(path(id, '$top=2'))).status, 200);
+      for (const variant of ['getAllEnterpriseInteractions()', 'microsoft.graph.getAllEnterpriseInteractions', 'getallenterpriseinteractions']) {
+        const p = await get(path(id, '$top=2').replace('getAllEnterpriseInteractions', variant));
+        assertGraphError(p, 400, 'BadRequest', new RegExp(`Resource not found for the segment '${variant.replace(/[.()]/g, '\\$&')}'`));
+      }
+    } finally {
+      await emu.control('/reset', 'POST');
+    }
+  });
+
   test('a Graph 400 for a path Graph cannot resolve', async () => {
     const p = await get(`/v1.0/copilot/users/${users['adele.vance']}/interactionHistory/getAllInteractions`);
     assertGraphError(p, 400, 'BadRequest', /segment/);

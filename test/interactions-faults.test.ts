@@ -334,6 +334,23 @@ describe('the gates, in order', () => {
     assert.deepEqual(refusals(r).map((l) => l.gate), ['mailbox']);
   });
 
+  test('mailbox: scenarios/interactions/mailbox-excluded — 403 for a policy-excluded mailbox the directory shows as healthy', async () => {
+    await load('interactions/mailbox-excluded');
+    const token = await appToken();
+    const lidia = user('lidia.holloway');
+    const r = await get(exportPath(lidia), token);
+    forbidden(r, 'mailbox');
+    assert.equal(refusals(r)[0].mailbox, 'excludedByPolicy');
+    assert.equal((await get(exportPath(user('megan.bowen')), token)).status, 200);
+    // The directory cannot tell: the licence and the Exchange provisioning look like anyone's.
+    const u = await get(`/v1.0/users/${lidia}?$select=mail,provisionedPlans`, token);
+    assert.equal(u.status, 200, u.text);
+    assert.ok(u.body.mail);
+    assert.ok(u.body.provisionedPlans.some((p: any) => p.service === 'exchange' && p.provisioningStatus === 'Success'));
+    await patch({ behaviours: { mailboxExcludedByPolicy: 'allow' } });
+    assert.equal((await get(exportPath(lidia), token)).status, 200);
+  });
+
   test('throttling comes after the user gates, faults after throttling, and faults never hide a refusal', async () => {
     await load('interactions/onprem-mailbox');
     const token = await appToken();

@@ -19,7 +19,7 @@ export interface DirectoryUser {
   displayName: string;
   userType: 'Member' | 'Guest';
   accountEnabled: boolean;
-  mailbox: 'online' | 'onPremises' | 'none';
+  mailbox: 'online' | 'onPremises' | 'none' | 'excludedByPolicy';
   usageLocation: string;
   locale: string;
   licenses: AssignedLicense[];

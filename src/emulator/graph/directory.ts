@@ -46,7 +46,9 @@ function cachedUser(t: TenantState, u: DirectoryUser): Json {
 function renderUser(t: TenantState, u: DirectoryUser): Json {
   const [given, ...rest] = u.displayName.split(' ');
   const enabledPlans = t.enabledPlans(u);
-  const exchangeStatus = u.mailbox === 'online' ? 'Success' : u.mailbox === 'onPremises' ? 'PendingActivation' : 'PendingInput';
+  // A policy-excluded mailbox is an ordinary online one as far as the directory shows.
+  const cloudMailbox = u.mailbox === 'online' || u.mailbox === 'excludedByPolicy';
+  const exchangeStatus = cloudMailbox ? 'Success' : u.mailbox === 'onPremises' ? 'PendingActivation' : 'PendingInput';
   const provisioned = new Map<string, Json>();
   for (const l of u.licenses) for (const [name, id] of l.sku.servicePlans) {
     if (!enabledPlans.has(id)) continue;
@@ -89,7 +91,7 @@ function licenseDetails(u: DirectoryUser, t: TenantState): Json[] {
     skuPartNumber: l.sku.skuPartNumber,
     servicePlans: l.sku.servicePlans.map(([name, id]) => ({
       appliesTo: 'User',
-      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : planService(name) === 'exchange' && u.mailbox !== 'online' ? 'PendingInput' : 'Success',
+      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : planService(name) === 'exchange' && (u.mailbox === 'onPremises' || u.mailbox === 'none') ? 'PendingInput' : 'Success',
       servicePlanId: id,
       servicePlanName: name,
     })),

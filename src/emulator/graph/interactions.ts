@@ -58,7 +58,14 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     await applyFaults(r);
   };
 
+  /** The documented spelling only: /copilot/users/{id}/interactionHistory/getAllEnterpriseInteractions. */
+  const DOCUMENTED = /^\/(v1\.0|beta)\/copilot\/users\/[^/]+\/interactionHistory\/getAllEnterpriseInteractions$/;
+
   const perUser = async (r: GraphRequest) => {
+    if (r.tenant.behaviours.pathVariants === 'documentedOnly' && !DOCUMENTED.test(r.req.url.split('?')[0]!)) {
+      const last = decodeURIComponent(r.req.url.split('?')[0]!.split('/').pop() ?? '');
+      refuse(r, 'path-variant', graphErrors.segmentNotFound(last), { path: r.req.url.split('?')[0] });
+    }
     callerGates(r);
     const t = r.tenant;
     const b = t.behaviours;
@@ -79,7 +86,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       if (b.unlicensedUser === 'forbidden') refuse(r, 'licence', graphErrors.forbidden('UnknownError'), { user: user.id, plan: 'M365_COPILOT_BUSINESS_CHAT' });
       empty = true;
     }
-    for (const [where, rule] of [['onPremises', b.mailboxOnPremises], ['none', b.mailboxNone]] as const) {
+    for (const [where, rule] of [['onPremises', b.mailboxOnPremises], ['none', b.mailboxNone], ['excludedByPolicy', b.mailboxExcludedByPolicy]] as const) {
       if (user.mailbox !== where || rule === 'allow') continue;
       refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: user.id, mailbox: where });
     }

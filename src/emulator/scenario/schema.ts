@@ -20,7 +20,8 @@ const user = z.strictObject({
   userType: z.enum(['Member', 'Guest']).default('Member'),
   accountEnabled: z.boolean().default(true),
   licenses: z.array(license).default([]),
-  mailbox: z.enum(['online', 'onPremises', 'none']).default('online'),
+  /** excludedByPolicy: an online mailbox that an Exchange application access policy hides from apps (§11). */
+  mailbox: z.enum(['online', 'onPremises', 'none', 'excludedByPolicy']).default('online'),
   usageLocation: z.string().length(2).default('US'),
   /** The locale of the user's Copilot interactions (aiInteraction.locale). */
   locale: z.string().regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'must be a locale like en-us or de-de').default('en-us'),
@@ -95,6 +96,9 @@ const behaviours = z.strictObject({
   disabledUser: z.enum(['allow', 'forbidden']).default('allow'),
   mailboxOnPremises: z.enum(['allow', 'forbidden', 'notFound']).default('allow'),
   mailboxNone: z.enum(['allow', 'forbidden', 'notFound']).default('allow'),
+  mailboxExcludedByPolicy: z.enum(['allow', 'forbidden', 'notFound']).default('allow'),
+  /** documentedOnly: only the documented path spelling is served (no "()", prefix or other case). */
+  pathVariants: z.enum(['accept', 'documentedOnly']).default('accept'),
   retryAfter: z.enum(['integer', 'decimal']).default('integer'),
   requestsPerSecond: z.number().positive().nullable().default(30),
   tokenLifetimeSeconds: z.number().int().positive().default(3599),
