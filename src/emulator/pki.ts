@@ -77,7 +77,9 @@ export async function ensurePki(dir: string): Promise<Pki> {
     ca = write(dir, 'ca', made.cert, made.key);
   }
   let server = read(dir, 'server');
-  if (!server || !new X509Certificate(server.certPem).checkIssued(new X509Certificate(ca.certPem))) {
+  // Made again when missing, not issued by this CA, or within 30 days of expiry.
+  if (!server || !new X509Certificate(server.certPem).checkIssued(new X509Certificate(ca.certPem))
+    || Date.parse(new X509Certificate(server.certPem).validTo) < Date.now() + 30 * DAY) {
     const caCert = new x509.X509Certificate(ca.certPem);
     const caKey = await importKey(ca.keyPem);
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -118,15 +120,18 @@ export function thumbprints(certPem: string): { x5t: string; x5tS256: string; he
  * A client certificate for an app registration (the kind a developer uploads to Entra).
  * Kept under dir/apps/ and reused while the scenario asks for the same validity.
  */
-export async function ensureAppCertificate(dir: string, name: string, notBefore: Date, notAfter: Date): Promise<PemPair> {
+export async function ensureAppCertificate(dir: string, name: string, notBefore: Date, notAfter: Date, validitySpec: string): Promise<PemPair> {
   const appDir = join(dir, 'apps');
   mkdirSync(appDir, { recursive: true });
-  // The validity (by day) is part of the file name, so scenarios that give the same certificate
-  // name different lifetimes (a healthy one, an expired one) never overwrite each other's files.
-  const day = (d: Date) => Math.floor(d.getTime() / DAY);
-  const file = `${name}.${day(notBefore)}-${day(notAfter)}`;
+  // The validity as the scenario writes it ("-30d|+365d") is part of the file name: scenarios that
+  // give one certificate name different lifetimes (a healthy one, an expired one) never share
+  // files, and a relative lifetime keeps one file, renewed when it has drifted by a day.
+  const file = `${name}.${createHash('sha256').update(validitySpec).digest('hex').slice(0, 8)}`;
   const existing = read(appDir, file);
-  if (existing) return existing;
+  if (existing) {
+    const c = new X509Certificate(existing.certPem);
+    if (Math.abs(Date.parse(c.validTo) - notAfter.getTime()) < DAY && Math.abs(Date.parse(c.validFrom) - notBefore.getTime()) < DAY) return existing;
+  }
   const made = await selfSigned(`CN=${name}`, notBefore, notAfter, [
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
   ]);

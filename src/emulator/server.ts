@@ -30,7 +30,7 @@ export interface EmulatorOptions {
   host?: string;
   dataDir?: string;
   licensingCsv?: string;
-  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Where log lines go (default stderr, so stdout stays for --json). */
   logStream?: NodeJS.WritableStream;
 }

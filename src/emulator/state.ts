@@ -173,7 +173,7 @@ async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: strin
   for (const c of a.certificates) {
     const notBefore = c.notBefore ? clock.resolve(c.notBefore) : clock.resolve('-30d');
     const notAfter = c.expiresAt ? clock.resolve(c.expiresAt) : clock.resolve('+365d');
-    const pair = await ensureAppCertificate(dataDir, `${t.domain}-${c.name}`, notBefore, notAfter);
+    const pair = await ensureAppCertificate(dataDir, `${t.domain}-${c.name}`, notBefore, notAfter, `${c.notBefore ?? '-30d'}|${c.expiresAt ?? '+365d'}`);
     const x = new X509Certificate(pair.certPem);
     const tp = thumbprints(pair.certPem);
     certificates.push({ name: c.name, thumbprint: tp.hex, x5t: tp.x5t, x5tS256: tp.x5tS256, certPath: pair.certPath, keyPath: pair.keyPath, publicKey: x.publicKey, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) });

@@ -2,14 +2,14 @@
 import { Command } from 'commander';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import { resolveScenario } from '../scenarios.js';
-import { parsePort } from '../usage.js';
+import { parseLogLevel, parsePort, type LogLevel } from '../usage.js';
 
-export interface EmulatorFlags { scenario: string; port: number; host: string; dataDir?: string; json?: boolean; licensingCsv?: string; logLevel: string }
+export interface EmulatorFlags { scenario: string; port: number; host: string; dataDir?: string; json?: boolean; licensingCsv?: string; logLevel: LogLevel }
 
 export async function runEmulator(o: EmulatorFlags): Promise<RunningEmulator> {
   const emu = await startEmulator({
     scenario: resolveScenario(o.scenario), port: o.port, host: o.host, dataDir: o.dataDir, licensingCsv: o.licensingCsv,
-    logLevel: o.logLevel as 'info',
+    logLevel: o.logLevel,
   });
   const stop = async () => {
     await emu.close();
@@ -28,7 +28,7 @@ export function emulatorCommand(): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'where the CA, certificates and file stores live (default ~/.copilog/emulator)')
     .option('--licensing-csv <path>', "Microsoft's current licensing CSV instead of the built-in SKU table")
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (logs go to stderr)', 'info')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (logs go to stderr)', parseLogLevel, 'info' as LogLevel)
     .option('--json', 'print one JSON line when ready, for scripts')
     .action(async (o: EmulatorFlags) => {
       const emu = await runEmulator(o);
