@@ -5,15 +5,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
 import { parse as parseYaml } from 'yaml';
 import {
-  CLOUDS, createClient, GraphClient, GraphRequestError, interactionHistoryPath, interactionQuery, MsalCredential, NO_RETRY,
-  parseAadstsBody, parseGraphErrorBody, parseRetryAfter, readCertificate, resolveConfig, sanitizeUrl, StaticTokenCredential,
-  TokenAcquisitionError, Transport, TransportError, type TokenCredentialLike,
+  CLOUDS, ConfigError, CopilogError, createClient, CrossOriginError, GraphClient, GraphRequestError, GraphResponseError, interactionHistoryPath,
+  interactionQuery, MsalCredential, NO_RETRY, parseAadstsBody, parseGraphErrorBody, parseRetryAfter, readCertificate, resolveConfig,
+  sanitizeUrl, StaticTokenCredential, TokenAcquisitionError, Transport, TransportError, type TokenCredentialLike,
 } from '../src/client/index.js';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
@@ -31,6 +33,41 @@ async function loadOk(edit: (t: any) => void = () => undefined) {
   tenant = (await emu.tenantList()).tenants[0];
 }
 const emulatorConfig = (extra: Record<string, string> = {}) => resolveConfig({ emulator: emu.url, ca: emu.ca, ...extra }, {});
+
+/** A plain-HTTP server on loopback for the cases the emulator cannot produce; counts what it got. */
+async function loopback(handle: (req: IncomingMessage, res: ServerResponse, body: string, n: number) => void) {
+  const hits: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      hits.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      handle(req, res, body, hits.length);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** Accepts TCP connections and never writes a byte (a TLS handshake that never completes). */
+async function silentServer() {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => { sockets.add(s); s.on('error', () => undefined); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { port, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+}
+
+const json = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+};
+const staticGraph = (baseUrl: string, transport: Transport) => new GraphClient({ baseUrl, credential: new StaticTokenCredential('static-test-token'), scope: 'https://graph.microsoft.com/.default', transport });
 
 before(async () => {
   emu = await withEmulator(OK);
@@ -182,6 +219,102 @@ describe('transport', () => {
     }
   });
 
+  test('a connection that hangs before TLS completes ends at the per-request timeout, and at the deadline', async () => {
+    const silent = await silentServer();
+    try {
+      for (const [opts, kind] of [[() => ({ timeoutMs: 400 }), 'timeout'], [() => ({ deadline: Date.now() + 400 }), 'deadline']] as const) {
+        const t = new Transport(opts());
+        try {
+          const started = Date.now();
+          const err = await t.send({ method: 'GET', url: `https://127.0.0.1:${silent.port}/v1.0/users` }).catch((e) => e);
+          const took = Date.now() - started;
+          assert.ok(err instanceof TransportError, String(err));
+          assert.equal(err.kind, kind);
+          assert.equal(err.phase, 'connect');
+          assert.match(err.message, /could not connect to 127\.0\.0\.1:\d+ .*TLS handshake/);
+          assert.ok(took < 1500, `${kind}: took ${took} ms (undici's own connect timeout is 10 s)`);
+        } finally {
+          await t.close();
+        }
+      }
+      // The caller's AbortSignal ends the connect phase too.
+      const t = new Transport();
+      try {
+        const started = Date.now();
+        const err = await t.send({ method: 'GET', url: `https://127.0.0.1:${silent.port}/`, signal: AbortSignal.timeout(300) }).catch((e) => e);
+        assert.ok(err instanceof TransportError && err.kind === 'aborted', String(err));
+        assert.ok(Date.now() - started < 1500);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('503/504 are retried only for idempotent methods; 429 for any method (Graph did not process it)', async () => {
+    const server = await loopback((req, res) => {
+      if (req.url === '/v1.0/throttled' && req.headers['x-try'] === undefined) {
+        // First answer 429, then 201.
+        const tries = server.hits.filter((h) => h.url === '/v1.0/throttled').length;
+        return tries === 1 ? json(res, 429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': '0' }) : json(res, 201, { id: 'made' });
+      }
+      json(res, 503, { error: { code: 'serviceNotAvailable', message: 'busy' } }, { 'retry-after': '0' });
+    });
+    const t = new Transport({ retry: { maxRetries: 2, maxWaitMs: 1000, budgetMs: 1000 } });
+    try {
+      const g = staticGraph(`${server.url}/v1.0`, t);
+      for (const [method, attempts] of [['GET', 3], ['PUT', 3], ['DELETE', 3], ['POST', 1], ['PATCH', 1]] as const) {
+        const err = await g.send('busy', undefined, { method, ...(method === 'POST' || method === 'PATCH' || method === 'PUT' ? { body: { a: 1 } } : {}) }).catch((e) => e);
+        assert.ok(err instanceof GraphRequestError, `${method}: ${err}`);
+        assert.equal(err.status, 503);
+        assert.equal(err.attempts, attempts, method);
+        assert.equal(server.hits.filter((h) => h.method === method).length, attempts, `${method} sent ${attempts} time(s)`);
+      }
+      const made = await g.send<{ id: string }>('throttled', undefined, { method: 'POST', body: { displayName: 'x' } });
+      assert.equal(made.status, 201);
+      assert.equal(made.attempts, 2, 'a POST answered 429 is sent again');
+      assert.equal(made.data.id, 'made');
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  });
+
+  test('a GET whose connection is reset or whose body is truncated is retried within the budget (emulator faults)', async () => {
+    for (const fault of ['resetRate', 'truncateRate'] as const) {
+      await loadOk((t) => (t.faults = { [fault]: 1 }));
+      const client = createClient(await emulatorConfig(), { transport: { retry: { maxRetries: 2, maxWaitMs: 2000, budgetMs: 2000 } } });
+      try {
+        const err = await client.graph.get(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1)).catch((e) => e);
+        assert.ok(err instanceof TransportError, `${fault}: ${err}`);
+        assert.equal(err.kind, 'network', fault);
+        assert.equal(err.attempts, 3, fault);
+        const tries = client.transport.trace.filter((e) => /getAllEnterpriseInteractions/.test(e.url));
+        assert.equal(tries.length, 3, `${fault}: three attempts traced`);
+        assert.equal(new Set(tries.map((e) => e.clientRequestId)).size, 1, 'the retries share the client-request-id');
+        assert.deepEqual(tries.map((e) => e.status), [0, 0, 0]);
+      } finally {
+        await client.close();
+      }
+    }
+    // A reset once, then an answer: the GET succeeds on its second attempt; a POST is not resent.
+    const server = await loopback((req, res, _body, n) => (n === 1 || req.method === 'POST' ? res.socket?.destroy() : json(res, 200, { value: [] })));
+    const t = new Transport({ retry: { maxRetries: 2, maxWaitMs: 1000, budgetMs: 1000 } });
+    try {
+      const g = staticGraph(`${server.url}/v1.0`, t);
+      const r = await g.send<{ value: unknown[] }>('users');
+      assert.equal(r.status, 200);
+      assert.equal(r.attempts, 2);
+      const err = await g.send('subscriptions', undefined, { method: 'POST', body: {} }).catch((e) => e);
+      assert.ok(err instanceof TransportError && err.kind === 'network', String(err));
+      assert.equal(server.hits.filter((h) => h.method === 'POST').length, 1, 'POST sent once');
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  });
+
   test('secrets never reach the trace: secret query values are redacted', () => {
     assert.equal(sanitizeUrl('https://x/token?client_secret=s3cr3t&client_assertion=eyJabc&a=1'), 'https://x/token?client_secret=REDACTED&client_assertion=REDACTED&a=1');
     assert.equal(sanitizeUrl('https://x/v1.0/users?$top=1'), 'https://x/v1.0/users?$top=1');
@@ -321,6 +454,112 @@ describe('@azure/identity', () => {
 });
 
 describe('graph client', () => {
+  test('send: POST, PATCH and DELETE with a JSON body; 204 has no data', async () => {
+    const server = await loopback((req, res, body) => {
+      if (req.method === 'DELETE') { res.writeHead(204); return res.end(); }
+      json(res, req.method === 'POST' ? 201 : 200, { method: req.method, got: body ? JSON.parse(body) : null });
+    });
+    const t = new Transport();
+    try {
+      const g = staticGraph(`${server.url}/v1.0`, t);
+      const created = await g.send<{ method: string; got: unknown }>('subscriptions', undefined, { method: 'POST', body: { changeType: 'created', resource: '/copilot/x' } });
+      assert.equal(created.status, 201);
+      assert.deepEqual(created.data, { method: 'POST', got: { changeType: 'created', resource: '/copilot/x' } });
+      const patched = await g.send<{ method: string }>('subscriptions/1', undefined, { method: 'PATCH', body: { expirationDateTime: '2026-01-01T00:00:00Z' } });
+      assert.equal(patched.data.method, 'PATCH');
+      const deleted = await g.send('subscriptions/1', undefined, { method: 'DELETE' });
+      assert.equal(deleted.status, 204);
+      assert.equal(deleted.data, undefined);
+      const post = server.hits[0]!;
+      assert.equal(post.headers['content-type'], 'application/json');
+      assert.equal(post.headers.authorization, 'Bearer static-test-token');
+      assert.equal(server.hits[2]!.headers['content-type'], undefined, 'no body, no content-type');
+      assert.deepEqual(t.trace.map((e) => e.method), ['POST', 'PATCH', 'DELETE']);
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  });
+
+  test('url(): an absolute URL with a query gets the new query merged in', () => {
+    const g = new GraphClient({ baseUrl: 'https://graph.microsoft.com/v1.0/', credential: new StaticTokenCredential('x'), scope: 's', transport: new Transport() });
+    assert.equal(g.url('users', { $top: 5, $filter: "a eq 'b c'" }), "https://graph.microsoft.com/v1.0/users?$top=5&$filter=a%20eq%20'b%20c'");
+    assert.equal(g.url('https://graph.microsoft.com/v1.0/users?$top=5&$skiptoken=abc%3D%3D', { $select: 'id' }), 'https://graph.microsoft.com/v1.0/users?$top=5&$skiptoken=abc%3D%3D&$select=id');
+    assert.equal(g.url('https://graph.microsoft.com/v1.0/users?%24top=5&$skiptoken=abc', { $top: 1 }), 'https://graph.microsoft.com/v1.0/users?$skiptoken=abc&$top=1', 'a parameter named twice takes the new value');
+    assert.equal(g.url('users?$top=2', { $select: 'id' }), 'https://graph.microsoft.com/v1.0/users?$top=2&$select=id');
+    assert.equal(g.url('https://graph.microsoft.com/v1.0/users?$top=5'), 'https://graph.microsoft.com/v1.0/users?$top=5');
+    assert.equal(g.url('http://127.0.0.1:1/v1.0/users', { $top: 1 }), 'http://127.0.0.1:1/v1.0/users?$top=1', 'an http URL is absolute too');
+  });
+
+  test('pages(): a nextLink to another origin is refused before the token is sent', async () => {
+    const elsewhere = await loopback((_req, res) => json(res, 200, { value: [{ id: 'stolen' }] }));
+    const graph = await loopback((_req, res) => json(res, 200, { value: [{ id: '1' }], '@odata.nextLink': `${elsewhere.url}/v1.0/users?$skiptoken=x` }));
+    const t = new Transport();
+    try {
+      const g = staticGraph(`${graph.url}/v1.0`, t);
+      const seen: string[] = [];
+      const err = await (async () => {
+        for await (const page of g.pages<{ id: string }>('users')) seen.push(...page.value.map((u) => u.id));
+      })().catch((e) => e);
+      assert.ok(err instanceof CrossOriginError, String(err));
+      assert.deepEqual(seen, ['1'], 'the first page was read');
+      assert.equal(elsewhere.hits.length, 0, 'nothing (no token) went to the other origin');
+      assert.match(err.message, /refusing to send the Graph token to http:\/\/127\.0\.0\.1:\d+/);
+      await assert.rejects(g.get(`https://evil.example/v1.0/users`), CrossOriginError);
+    } finally {
+      await t.close();
+      await graph.close();
+      await elsewhere.close();
+    }
+  });
+
+  test('a 2xx body that is not JSON is a typed error, not a SyntaxError', async () => {
+    const server = await loopback((_req, res) => { res.writeHead(200, { 'content-type': 'text/html', 'request-id': 'r-1' }); res.end('<html>proxy login</html>'); });
+    const t = new Transport();
+    try {
+      const err = await staticGraph(`${server.url}/v1.0`, t).get('users').catch((e) => e);
+      assert.ok(err instanceof GraphResponseError, String(err));
+      assert.equal(err.status, 200);
+      assert.equal(err.contentType, 'text/html');
+      assert.equal(err.requestId, 'r-1');
+      assert.match(err.message, /not JSON.*proxy login/);
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  });
+
+  test('an AbortSignal ends a request in flight', async () => {
+    await loadOk((t) => (t.faults = { latencyMs: 3000 }));
+    const client = createClient(await emulatorConfig());
+    try {
+      await client.credential.getToken(client.config.scope);
+      const started = Date.now();
+      const err = await client.graph.get(interactionHistoryPath(tenant.default.userId), interactionQuery(new Date(Date.now() - 86_400_000), new Date(), 1), { signal: AbortSignal.timeout(300) }).catch((e) => e);
+      assert.ok(err instanceof TransportError, String(err));
+      assert.equal(err.kind, 'aborted');
+      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('every error the library throws shares one base class', () => {
+    const ids = { method: 'GET', url: 'https://x', clientRequestId: 'c' };
+    for (const e of [
+      new GraphRequestError({ ...ids, status: 403, code: 'Forbidden', message: 'm' }),
+      new GraphResponseError({ ...ids, status: 200, message: 'm' }),
+      new CrossOriginError('https://a/x', 'https://b'),
+      new TokenAcquisitionError({ error: 'invalid_client', description: 'd' }),
+      new TransportError('network', 'm', ids),
+      new ConfigError('m'),
+    ]) {
+      assert.ok(e instanceof CopilogError, e.name);
+      assert.ok(e instanceof Error);
+      assert.notEqual(e.name, 'Error');
+    }
+  });
+
   test('list follows @odata.nextLink; errors parse innerError or innererror', async () => {
     await emu.control('/scenario', 'POST', parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8')));
     const client = createClient(await emulatorConfig());

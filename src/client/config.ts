@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CopilogError } from './errors.js';
 import { Transport } from './transport.js';
 
 export type CloudName = 'global' | 'usgov' | 'usgovdod' | 'china';
@@ -88,12 +89,7 @@ export interface ConfigInput {
 }
 
 /** Thrown when no configuration can be formed at all (e.g. no tenant and no emulator running). */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends CopilogError {}
 
 export const copilogHome = (env: NodeJS.ProcessEnv = process.env): string => env.COPILOG_HOME ?? join(homedir(), '.copilog');
 export const defaultEmulatorCa = (env: NodeJS.ProcessEnv = process.env): string => join(copilogHome(env), 'emulator', 'pki', 'ca.crt');

@@ -1,6 +1,16 @@
-// The client library's errors, typed once: a Graph answer that is not 2xx (GraphRequestError), a
-// token the identity platform refused (TokenAcquisitionError), and a request that never got an
-// answer (TransportError). Each carries the ids a support engineer asks for.
+// The client library's errors, typed once, all subclasses of CopilogError: a Graph answer that is
+// not 2xx (GraphRequestError), a 2xx answer whose body is not the JSON expected
+// (GraphResponseError), a URL the client refuses to send its token to (CrossOriginError), a token
+// the identity platform refused (TokenAcquisitionError), and a request that never got an answer
+// (TransportError). Each carries the ids a support engineer asks for.
+
+/** The base class of every error the client library throws on purpose (ConfigError included). */
+export class CopilogError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
 
 /** The ids and timing of one HTTP exchange, as the transport recorded them. */
 export interface RequestIds {
@@ -16,7 +26,7 @@ export interface RequestIds {
 }
 
 /** A non-2xx answer from Microsoft Graph, parsed from its error envelope. */
-export class GraphRequestError extends Error {
+export class GraphRequestError extends CopilogError {
   readonly status: number;
   readonly code: string;
   readonly innerError: Record<string, unknown> | undefined;
@@ -33,7 +43,6 @@ export class GraphRequestError extends Error {
 
   constructor(o: RequestIds & { status: number; code: string; message: string; innerError?: Record<string, unknown>; retryAfterSeconds?: number; attempts?: number }) {
     super(o.message);
-    this.name = 'GraphRequestError';
     this.status = o.status;
     this.code = o.code;
     this.innerError = o.innerError;
@@ -53,8 +62,48 @@ export class GraphRequestError extends Error {
   }
 }
 
+/** A 2xx answer whose body is not the JSON document the caller expects (an HTML page from a proxy, say). */
+export class GraphResponseError extends CopilogError {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly requestId: string | undefined;
+  readonly clientRequestId: string;
+  readonly date: string | undefined;
+  readonly method: string;
+  readonly url: string;
+
+  constructor(o: RequestIds & { status: number; contentType?: string; message: string }, options?: { cause?: unknown }) {
+    super(o.message, options);
+    this.status = o.status;
+    this.contentType = o.contentType;
+    this.requestId = o.requestId;
+    this.clientRequestId = o.clientRequestId;
+    this.date = o.date;
+    this.method = o.method;
+    this.url = o.url;
+  }
+}
+
+/**
+ * The client refused to send its bearer token to a URL outside the Graph origin it was configured
+ * with (an @odata.nextLink pointing elsewhere, say). Nothing was sent.
+ */
+export class CrossOriginError extends CopilogError {
+  constructor(readonly url: string, readonly allowedOrigin: string) {
+    super(`refusing to send the Graph token to ${safeOrigin(url)}: only ${allowedOrigin} is trusted with it`);
+  }
+}
+
+const safeOrigin = (url: string): string => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'a malformed URL';
+  }
+};
+
 /** The identity platform refused to issue a token (AADSTS error), or MSAL failed before asking. */
-export class TokenAcquisitionError extends Error {
+export class TokenAcquisitionError extends CopilogError {
   /** AADSTS number, e.g. 7000215; undefined when the error came from the client side. */
   readonly aadsts: number | undefined;
   /** OAuth error string (invalid_client…) or MSAL's error code. */
@@ -68,7 +117,6 @@ export class TokenAcquisitionError extends Error {
 
   constructor(o: { aadsts?: number; error: string; description: string; traceId?: string; correlationId?: string; status?: number; timestamp?: string }) {
     super(o.aadsts ? `AADSTS${o.aadsts}: ${o.description}` : `${o.error}: ${o.description}`);
-    this.name = 'TokenAcquisitionError';
     this.aadsts = o.aadsts;
     this.error = o.error;
     this.description = o.description;
@@ -79,17 +127,29 @@ export class TokenAcquisitionError extends Error {
   }
 }
 
-/** No HTTP answer at all: connection refused, TLS failure, timeout, or the overall deadline. */
-export class TransportError extends Error {
+/**
+ * No HTTP answer at all. kind: `timeout` (the per-request timeout), `deadline` (the overall
+ * deadline), `network` (DNS, connection refused or reset, a truncated body), `tls` (certificate
+ * not trusted, handshake failed) or `aborted` (the caller's AbortSignal, or a closed transport).
+ * phase: `connect` when no connection was established (TCP or TLS), `response` once the request
+ * was on the wire.
+ */
+export class TransportError extends CopilogError {
+  /** How many times the request was sent (retries of a GET after a reset, say). */
+  attempts = 1;
   constructor(
-    readonly kind: 'timeout' | 'deadline' | 'network' | 'tls',
+    readonly kind: 'timeout' | 'deadline' | 'network' | 'tls' | 'aborted',
     message: string,
     readonly ids: RequestIds,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; phase?: 'connect' | 'response'; code?: string },
   ) {
     super(message, options);
-    this.name = 'TransportError';
+    this.phase = options?.phase ?? 'response';
+    this.code = options?.code || undefined;
   }
+  readonly phase: 'connect' | 'response';
+  /** The system or undici error code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…), when there was one. */
+  readonly code: string | undefined;
 }
 
 const stringOf = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

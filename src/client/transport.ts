@@ -1,12 +1,14 @@
 // The one HTTP transport: every Graph request and every token request (MSAL's networkClient)
 // goes through send(). It owns, in one place: TLS trust (an undici Agent with the CA), a
 // client-request-id on each request, a trace of each exchange (ids, Date, x-ms-ags-diagnostic,
-// timing; never bodies or secrets), Retry-After handling for 429/503/504 within a retry budget,
-// a per-request timeout and an overall deadline.
+// timing; never bodies or secrets), retries within a budget (Retry-After for 429 on any method;
+// 503/504 and dropped connections only for idempotent methods), a per-request timeout, an
+// overall deadline and the caller's AbortSignal, each of which also ends a connection that hangs
+// before TCP or TLS completes.
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, DecoratorHandler, request, type Dispatcher } from 'undici';
 import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
 
 export interface RetryPolicy {
@@ -21,7 +23,15 @@ export interface RetryPolicy {
 /** Close to the Graph SDK's handler (which caps at 180 s and 10 retries), but kinder to a CLI. */
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 5, maxWaitMs: 30_000, budgetMs: 120_000 };
 export const NO_RETRY: RetryPolicy = { maxRetries: 0, maxWaitMs: 0, budgetMs: 0 };
-const RETRY_STATUSES = new Set([429, 503, 504]);
+/**
+ * Methods whose repetition has no further effect. A 503/504 or a dropped connection may come after
+ * the server acted, so only these are sent again; a 429 means Graph did not process the request,
+ * so any method is retried after its Retry-After.
+ */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const retryableStatus = (method: string, status: number): boolean => status === 429 || ((status === 503 || status === 504) && IDEMPOTENT.has(method));
+/** Network failures worth another try (not DNS names that do not exist, not TLS trust). */
+const retryableFailure = (method: string, e: TransportError): boolean => IDEMPOTENT.has(method) && e.kind === 'network' && e.code !== 'ENOTFOUND';
 
 /** One request/response pair as the trace keeps it. */
 export interface Exchange extends RequestIds {
@@ -60,6 +70,8 @@ export interface TransportRequest {
   timeoutMs?: number;
   /** Leave out of the trace (e.g. the emulator's control API). */
   untraced?: boolean;
+  /** Ends the request (and its retries) when aborted: TransportError kind `aborted`. */
+  signal?: AbortSignal;
 }
 
 export interface TransportResponse {
@@ -109,9 +121,13 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions = {}) {
     // An extra CA is added to Node's roots, not swapped for them (a proxy CA must not lock out Graph).
-    this.agent = new Agent({ connect: options.ca ? { ca: [...rootCertificates, String(options.ca)] } : {}, keepAliveTimeout: 1000 });
+    const tls = options.ca ? { ca: [...rootCertificates, String(options.ca)] } : {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY;
+    // undici ignores a request's abort signal until its connection is up, and its own connect
+    // timeout is 10 s: each connection attempt gets the time this transport has left instead.
+    const connect: buildConnector.connector = (opts, callback) => buildConnector({ ...tls, timeout: this.connectTimeoutMs() })(opts, callback);
+    this.agent = new Agent({ connect, keepAliveTimeout: 1000 });
   }
 
   /** Milliseconds until the deadline (Infinity without one). */
@@ -119,9 +135,14 @@ export class Transport {
     return this.options.deadline === undefined ? Infinity : this.options.deadline - Date.now();
   }
 
+  private connectTimeoutMs(): number {
+    return Math.max(1, Math.floor(Math.min(this.timeoutMs, this.remainingMs())));
+  }
+
   /**
-   * Send one request; 429/503/504 are retried per the policy. Returns the final answer whatever its
-   * status; throws TransportError when no answer came.
+   * Send one request. 429 is retried for any method, 503/504 and dropped connections (reset,
+   * truncated body) for idempotent methods only, per the policy. Returns the final answer whatever
+   * its status; throws TransportError when no answer came.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
     const policy = req.retry ?? this.retry;
@@ -131,15 +152,40 @@ export class Transport {
     const clientRequestId = given ?? randomUUID();
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
-      const res = await this.once(req, clientRequestId, attempt);
-      if (!RETRY_STATUSES.has(res.status) || attempt > policy.maxRetries) return { ...res, attempts: attempt };
+      let res: Omit<TransportResponse, 'attempts'>;
+      let waitMs: number;
+      try {
+        res = await this.once(req, clientRequestId, attempt);
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        e.attempts = attempt;
+        if (!retryableFailure(req.method, e) || attempt > policy.maxRetries) throw e;
+        waitMs = Math.min(250 * 2 ** (attempt - 1), 4000);
+        if (waited + waitMs > policy.budgetMs || waitMs >= this.remainingMs()) throw e;
+        waited += waitMs;
+        await this.pause(waitMs, req, clientRequestId);
+        continue;
+      }
+      if (!retryableStatus(req.method, res.status) || attempt > policy.maxRetries) return { ...res, attempts: attempt };
       const seconds = parseRetryAfter(res.headers['retry-after']) ?? Math.min(2 ** (attempt - 1), 8);
-      const waitMs = Math.ceil(seconds * 1000);
+      waitMs = Math.ceil(seconds * 1000);
       // Waiting less than asked is throttled again (Graph counts early retries), so a wait the
       // policy or the deadline cannot afford ends the retries: the caller sees the real answer.
       if (waitMs > policy.maxWaitMs || waited + waitMs > policy.budgetMs || waitMs >= this.remainingMs()) return { ...res, attempts: attempt };
       waited += waitMs;
-      await sleep(waitMs, undefined, { signal: this.deadlineSignal() });
+      await this.pause(waitMs, req, clientRequestId);
+    }
+  }
+
+  /** Wait between attempts; the caller's signal (or the deadline) ends the wait with a TransportError. */
+  private async pause(ms: number, req: TransportRequest, clientRequestId: string): Promise<void> {
+    const signals = [this.deadlineSignal(), req.signal].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      await sleep(ms, undefined, signals.length ? { signal: AbortSignal.any(signals) } : undefined);
+    } catch (err) {
+      const ids = { method: req.method, url: sanitizeUrl(req.url), clientRequestId };
+      if (req.signal?.aborted) throw new TransportError('aborted', 'aborted by the caller while waiting to retry', ids, { cause: err });
+      throw new TransportError('deadline', 'the overall deadline passed while waiting to retry', ids, { cause: err });
     }
   }
 
@@ -149,41 +195,50 @@ export class Transport {
   }
 
   private async once(req: TransportRequest, clientRequestId: string, attempt: number): Promise<Omit<TransportResponse, 'attempts'>> {
-    if (this.closed) throw new Error('transport is closed');
     const url = sanitizeUrl(req.url);
     const started = Date.now();
     const base = { method: req.method, url, clientRequestId, startedAt: new Date(started).toISOString(), attempt };
+    const ids = { method: req.method, url, clientRequestId };
+    if (this.closed) throw new TransportError('aborted', 'not sent: the transport is closed', ids);
     const left = this.remainingMs();
     const timeout = Math.floor(Math.min(req.timeoutMs ?? this.timeoutMs, left));
     const byDeadline = left <= (req.timeoutMs ?? this.timeoutMs);
-    const fail = (kind: TransportError['kind'], message: string, cause?: unknown): never => {
+    const fail = (kind: TransportError['kind'], message: string, o: { cause?: unknown; phase?: 'connect' | 'response'; code?: string } = {}): never => {
       const e: Exchange = { ...base, status: 0, durationMs: Date.now() - started, errorCode: kind, errorMessage: message };
       this.record(e, req);
-      throw new TransportError(kind, message, { method: req.method, url, clientRequestId }, { cause });
+      throw new TransportError(kind, message, ids, o);
     };
-    if (timeout <= 0) fail('deadline', `not sent: the overall deadline has passed`);
+    if (req.signal?.aborted) fail('aborted', 'not sent: aborted by the caller', { phase: 'connect' });
+    if (timeout <= 0) fail('deadline', `not sent: the overall deadline has passed`, { phase: 'connect' });
     const headers: Record<string, string> = {
       'return-client-request-id': 'true',
       'user-agent': this.options.userAgent ?? 'copilog/0.1.0',
       ...Object.fromEntries(Object.entries(req.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'client-request-id')),
       'client-request-id': clientRequestId,
     };
+    const timer = AbortSignal.timeout(timeout);
+    const signal = req.signal ? AbortSignal.any([timer, req.signal]) : timer;
+    // undici calls onConnect once the request is on a connected socket: until then, it is connecting.
+    let connected = false;
+    const dispatcher = { dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers) => this.agent.dispatch(opts, new ConnectTap(handler, () => { connected = true; })) } as unknown as Dispatcher;
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
-      res = await request(req.url, {
-        method: req.method, headers, body: req.body, dispatcher: this.agent,
-        signal: AbortSignal.timeout(timeout),
-      });
+      res = await untilAborted(request(req.url, { method: req.method, headers, body: req.body, dispatcher, signal }), signal);
       text = await res.body.text();
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string } };
       const code = e.code ?? e.cause?.code ?? '';
-      if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_ABORTED') {
-        return fail(byDeadline ? 'deadline' : 'timeout', byDeadline ? `no answer before the overall deadline (${Math.round(timeout)} ms left)` : `no answer within ${timeout} ms`, err);
+      const phase = connected ? 'response' : 'connect';
+      const host = hostOf(req.url);
+      if (req.signal?.aborted) return fail('aborted', 'aborted by the caller', { cause: err, phase });
+      if (timer.aborted || code === 'UND_ERR_CONNECT_TIMEOUT' || e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_ABORTED') {
+        const kind = byDeadline ? 'deadline' : 'timeout';
+        const limit = byDeadline ? `before the overall deadline (${Math.round(timeout)} ms left)` : `within ${timeout} ms`;
+        return fail(kind, phase === 'connect' ? `could not connect to ${host} ${limit}: the TCP connection or TLS handshake did not complete` : `no answer ${limit}`, { cause: err, phase, code: code || undefined });
       }
-      const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code + ' ' + e.message);
-      return fail(tls ? 'tls' : 'network', `${code ? `${code}: ` : ''}${e.message}`, err);
+      const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i.test(code + ' ' + e.message);
+      return fail(tls ? 'tls' : 'network', `${code ? `${code}: ` : ''}${e.message}`, { cause: err, phase, code });
     }
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
@@ -217,6 +272,39 @@ export class Transport {
     await this.agent.destroy();
   }
 }
+
+/** Tells the transport when undici has put the request on a connected socket. */
+class ConnectTap extends DecoratorHandler {
+  constructor(private readonly inner: Dispatcher.DispatchHandlers, private readonly onConnected: () => void) {
+    super(inner);
+  }
+  onConnect(...args: Parameters<NonNullable<Dispatcher.DispatchHandlers['onConnect']>>): void {
+    this.onConnected();
+    this.inner.onConnect?.(...args);
+  }
+}
+
+/** The promise, or the signal's reason as soon as it aborts (undici's own abort waits for a connection). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  p.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the server';
+  }
+};
 
 function errorFields(text: string): Pick<Exchange, 'errorCode' | 'errorMessage'> {
   const d = describeErrorBody(text);
