@@ -116,6 +116,31 @@ describe('configuration', () => {
     assert.deepEqual(settings, ['clientId:env', 'clientSecret:env', 'cloud:flag']);
     const cert = await resolveConfig({}, { AZURE_TENANT_ID: env.AZURE_TENANT_ID, AZURE_CLIENT_ID: env.AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem', AZURE_CLIENT_CERTIFICATE_PASSWORD: 'pw' });
     assert.deepEqual(cert.credential, { kind: 'certificate', certificatePath: '/x.pem', password: 'pw', source: 'env' });
+    assert.deepEqual(cert.ignoredCredentials, []);
+  });
+
+  test('credential precedence: a flag before the environment; a secret before a certificate (as EnvironmentCredential)', async () => {
+    const ids = { AZURE_TENANT_ID: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', AZURE_CLIENT_ID: '5c3e1a9b-7d2f-4e6a-9b8c-1d2e3f4a5b6c' };
+    const both = { ...ids, AZURE_CLIENT_SECRET: 'env-secret', AZURE_CLIENT_CERTIFICATE_PATH: '/env.pem' };
+    // --client-secret while AZURE_CLIENT_CERTIFICATE_PATH is set: the flag wins.
+    let c = await resolveConfig({ clientSecret: 'flag-secret' }, { ...ids, AZURE_CLIENT_CERTIFICATE_PATH: '/env.pem' });
+    assert.deepEqual(c.credential, { kind: 'secret', secret: 'flag-secret', source: 'flag' });
+    assert.equal(c.sources.credential, 'flag');
+    assert.match(c.ignoredCredentials.join('\n'), /AZURE_CLIENT_CERTIFICATE_PATH is set but not used: --client-secret takes precedence \(a flag comes before the environment\)/);
+    // --certificate while AZURE_CLIENT_SECRET is set: the flag wins.
+    c = await resolveConfig({ certificatePath: '/flag.pem' }, both);
+    assert.equal(c.credential.kind, 'certificate');
+    assert.equal(c.credential.kind === 'certificate' && c.credential.certificatePath, '/flag.pem');
+    assert.deepEqual(c.ignoredCredentials.map((i) => i.split(' ')[0]), ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH']);
+    // Both in the environment: the secret, as @azure/identity's EnvironmentCredential does.
+    c = await resolveConfig({}, both);
+    assert.deepEqual(c.credential, { kind: 'secret', secret: 'env-secret', source: 'env' });
+    assert.match(c.ignoredCredentials.join('\n'), /AZURE_CLIENT_CERTIFICATE_PATH is set but not used: AZURE_CLIENT_SECRET takes precedence \(a secret comes before a certificate/);
+    // Both flags: the secret; the certificate is named as ignored.
+    c = await resolveConfig({ clientSecret: 's', certificatePath: '/flag.pem' }, ids);
+    assert.equal(c.credential.kind, 'secret');
+    assert.match(c.ignoredCredentials.join('\n'), /--certificate is set but not used/);
+    assert.ok(!c.ignoredCredentials.join(' ').includes('env-secret'), 'names only, never values');
   });
 });
 

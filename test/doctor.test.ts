@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
-import { checkSubscriptions } from '../src/cli/doctor/checks.js';
+import { checkConfiguration, checkSubscriptions } from '../src/cli/doctor/checks.js';
+import { resolveConfig } from '../src/client/config.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -208,6 +209,17 @@ describe('evidence', () => {
     // what could not be verified is said.
     assert.equal(r.json.verdict.primary.code, 'tenant.not-enabled', explain(r));
     assert.match(r.json.verdict.primary.weakens.join(' '), /not verified: membership, licences and mailbox .*User\.Read\.All/);
+  });
+
+  test('the config check names a credential that was set but not used (--client-secret over AZURE_CLIENT_CERTIFICATE_PATH)', async () => {
+    const config = await resolveConfig({ clientSecret: 'flag-secret-value' }, { AZURE_TENANT_ID: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', AZURE_CLIENT_ID: '5c3e1a9b-7d2f-4e6a-9b8c-1d2e3f4a5b6c', AZURE_CLIENT_CERTIFICATE_PATH: '/no/such.pem' });
+    const ctx: any = { config, facts: { configProblems: [], tokenSource: 'none', users: [] }, verdict: { appId: config.clientId } };
+    const r = await checkConfiguration(ctx, { tokenGiven: false });
+    assert.equal(r.status, 'pass', JSON.stringify(r));
+    const text = r.evidence.join('\n');
+    assert.match(text, /credential: client secret \(from --client-secret/);
+    assert.match(text, /AZURE_CLIENT_CERTIFICATE_PATH is set but not used: --client-secret takes precedence/);
+    assert.ok(!ctx.facts.certificateError, 'the ignored certificate is not read');
   });
 
   test('subscriptions are counted against the quotas when the endpoint answers', async () => {

@@ -71,6 +71,8 @@ export interface ClientConfig {
   emulator?: { url: string; scenario: string; defaultUser?: string };
   /** Where each setting came from: shown as evidence, never the values of secrets. */
   sources: Record<string, Source>;
+  /** Credentials that were configured but not used, and why (e.g. a flag took precedence). Names only. */
+  ignoredCredentials: string[];
   problems: ConfigProblem[];
 }
 
@@ -128,12 +130,24 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
   };
   let [tenantId, tenantSource] = pick(input.tenant, 'AZURE_TENANT_ID');
   let [clientId, clientSource] = pick(input.clientId, 'AZURE_CLIENT_ID');
-  const [secret, secretSource] = pick(input.clientSecret, 'AZURE_CLIENT_SECRET');
-  const [certPath, certSource] = pick(input.certificatePath, 'AZURE_CLIENT_CERTIFICATE_PATH');
+  // The credential: a flag before the environment; within one source, a secret before a
+  // certificate, in the order of @azure/identity's EnvironmentCredential. What is passed over is
+  // named (never its value) so a run cannot silently use another credential than the one meant.
+  const envSecret = emulatorWanted ? undefined : nonEmpty(env.AZURE_CLIENT_SECRET);
+  const envCert = emulatorWanted ? undefined : nonEmpty(env.AZURE_CLIENT_CERTIFICATE_PATH)?.trim();
   const [certPassword] = pick(input.certificatePassword, 'AZURE_CLIENT_CERTIFICATE_PASSWORD');
-  let credential: CredentialConfig = certPath !== undefined
-    ? { kind: 'certificate', certificatePath: certPath, password: certPassword, source: certSource }
-    : secret !== undefined ? { kind: 'secret', secret, source: secretSource } : { kind: 'none' };
+  const offered: { name: string; credential: Exclude<CredentialConfig, { kind: 'none' }> }[] = [
+    ...(input.clientSecret !== undefined ? [{ name: '--client-secret', credential: { kind: 'secret' as const, secret: input.clientSecret, source: 'flag' as const } }] : []),
+    ...(input.certificatePath !== undefined ? [{ name: '--certificate', credential: { kind: 'certificate' as const, certificatePath: input.certificatePath, password: certPassword, source: 'flag' as const } }] : []),
+    ...(envSecret !== undefined ? [{ name: 'AZURE_CLIENT_SECRET', credential: { kind: 'secret' as const, secret: envSecret.trim(), source: 'env' as const } }] : []),
+    ...(envCert !== undefined ? [{ name: 'AZURE_CLIENT_CERTIFICATE_PATH', credential: { kind: 'certificate' as const, certificatePath: envCert, password: certPassword, source: 'env' as const } }] : []),
+  ];
+  const chosen = offered[0];
+  let credential: CredentialConfig = chosen?.credential ?? { kind: 'none' };
+  const ignoredCredentials = offered.slice(1).map((o) => `${o.name} is set but not used: ${chosen!.name} takes precedence (${
+    chosen!.credential.source !== o.credential.source ? 'a flag comes before the environment' : 'a secret comes before a certificate, as in @azure/identity\'s EnvironmentCredential'})`);
+  const secret = credential.kind === 'secret' ? credential.secret : undefined;
+  const secretSource: Source = credential.kind === 'secret' ? credential.source : 'default';
   let scope = input.scope;
   let scopeSource: Source = input.scope !== undefined ? 'flag' : 'default';
 
@@ -220,6 +234,7 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
     caPath,
     emulator,
     sources,
+    ignoredCredentials,
     problems,
   };
 }

@@ -109,6 +109,7 @@ export async function checkConfiguration(ctx: DoctorContext, opts: { tokenGiven:
       evidence.push(`certificate unreadable: ${f.certificateError}`);
     }
   }
+  if (!opts.tokenGiven) for (const i of c.ignoredCredentials ?? []) evidence.push(`credential ${i}`);
   const certOnly = status === 'fail' && !problems.length && !!f.certificate;
   const fix = status === 'fail' ? cause(certOnly ? 'auth.invalid-certificate' : 'config.invalid', ctx.verdict).fix : undefined;
   const title = status === 'pass' ? 'Configuration is complete and well-formed'
