@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -345,7 +346,31 @@ describe('secrets never leave', () => {
   });
 });
 
+/** Accepts TCP connections on loopback and never writes a byte (a TLS handshake that never completes). */
+async function silentServer() {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => { sockets.add(s); s.on('error', () => undefined); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { port, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+}
+
 describe('time limits', () => {
+  test('--timeout 2 against a server that accepts TCP and never answers: ends in about 2 s, says it did not answer in time', async () => {
+    const silent = await silentServer();
+    try {
+      const r = await copilog(['doctor', '--emulator', `https://127.0.0.1:${silent.port}`, '--ca', emu.ca, '--json', '--timeout', '2']);
+      assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /did not answer in time: could not connect to 127\.0\.0\.1:\d+ .*TLS handshake did not complete/);
+      assert.match(r.stderr, /--timeout is 2 s/);
+      assert.doesNotMatch(r.stderr, /Start it with|no emulator answers/, 'a slow answer is not a missing emulator');
+    } finally {
+      await silent.close();
+    }
+  });
+
   test('--timeout 2 against a 5 s export latency finishes in about 2 s with a clear verdict', async () => {
     await load(join(DOCTOR_DIR, 'ok.yaml'));
     const tenant = (await emu.tenantList()).tenants[0];

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CopilogError } from './errors.js';
-import { Transport } from './transport.js';
+import { CopilogError, TransportError } from './errors.js';
+import { NO_RETRY, Transport } from './transport.js';
 
 export type CloudName = 'global' | 'usgov' | 'usgovdod' | 'china';
 
@@ -93,6 +93,19 @@ export interface ConfigInput {
 /** Thrown when no configuration can be formed at all (e.g. no tenant and no emulator running). */
 export class ConfigError extends CopilogError {}
 
+/** Why the emulator's defaults could not be read, without claiming more than was seen. */
+function emulatorUnreachable(url: string, caPath: string, e: Error, explicit: boolean): string {
+  const t = e instanceof TransportError ? e : undefined;
+  if (t && (t.kind === 'timeout' || t.kind === 'deadline')) {
+    // A slow answer is not a missing emulator: say what happened and what to try.
+    return `${explicit ? 'the emulator' : 'no tenant is configured, and the emulator'} at ${url} did not answer in time: ${t.message}. If it is running and busy, allow more time (copilog doctor --timeout SECONDS); otherwise check that ${url} is the URL the emulator printed when it started.`;
+  }
+  if (t?.kind === 'tls') {
+    return `the server at ${url} presented a certificate that the CA in ${caPath} did not sign (${t.message}). Pass --ca with the emulator's own CA (it prints the path when it starts: <data dir>/pki/ca.crt).`;
+  }
+  return explicit ? `the emulator at ${url} did not answer: ${e.message}. Start it with: copilog emulator --scenario <file>` : noTenantMessage(url, e.message);
+}
+
 export const copilogHome = (env: NodeJS.ProcessEnv = process.env): string => env.COPILOG_HOME ?? join(homedir(), '.copilog');
 export const defaultEmulatorCa = (env: NodeJS.ProcessEnv = process.env): string => join(copilogHome(env), 'emulator', 'pki', 'ca.crt');
 
@@ -111,7 +124,7 @@ export function parseCloud(v: string | undefined): CloudName | undefined {
  * scope and user; flags still override them (environment variables do not, so a shell set up
  * for a real tenant cannot leak into an emulator run).
  */
-export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv = process.env, opts: { timeoutMs?: number } = {}): Promise<ClientConfig> {
+export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv = process.env, opts: { timeoutMs?: number; deadline?: number } = {}): Promise<ClientConfig> {
   const problems: ConfigProblem[] = [];
   const sources: Record<string, Source> = {};
   const envTenant = nonEmpty(env.AZURE_TENANT_ID);
@@ -174,8 +187,8 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
         : `cannot read the emulator's CA certificate ${caPath}; pass --ca PATH (the emulator prints its CA path when it starts)`);
     }
     ca = readFileSync(caPath);
-    const found = await fetchEmulatorDefaults(url, ca, opts.timeoutMs ?? 5000).catch((e: Error) => {
-      throw new ConfigError(input.emulator === undefined ? noTenantMessage(url, e.message) : `the emulator at ${url} did not answer: ${e.message}. Start it with: copilog emulator --scenario <file>`);
+    const found = await fetchEmulatorDefaults(url, ca, opts.timeoutMs ?? 5000, opts.deadline).catch((e: Error) => {
+      throw new ConfigError(emulatorUnreachable(url, caPath!, e, input.emulator !== undefined), { cause: e });
     });
     const t = found.tenant;
     cloudDef = input.cloud !== undefined && cloudName ? CLOUDS[cloudName] : CLOUDS[parseCloud(t.cloud) ?? 'global'];
@@ -247,8 +260,8 @@ interface EmulatorTenant {
   apps: { appId: string; secrets: { value: string }[]; certificates: { certPath: string; keyPath: string }[] }[];
 }
 
-async function fetchEmulatorDefaults(url: string, ca: Buffer, timeoutMs: number): Promise<{ scenario: string; tenant: EmulatorTenant }> {
-  const transport = new Transport({ ca, timeoutMs });
+async function fetchEmulatorDefaults(url: string, ca: Buffer, timeoutMs: number, deadline?: number): Promise<{ scenario: string; tenant: EmulatorTenant }> {
+  const transport = new Transport({ ca, timeoutMs, deadline, retry: NO_RETRY });
   try {
     const res = await transport.send({ method: 'GET', url: `${url}/_emulator/tenants`, untraced: true });
     if (res.status !== 200) throw new Error(`GET /_emulator/tenants answered ${res.status}; is this a copilog emulator?`);

@@ -30,8 +30,12 @@ export const NO_RETRY: RetryPolicy = { maxRetries: 0, maxWaitMs: 0, budgetMs: 0 
  */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const retryableStatus = (method: string, status: number): boolean => status === 429 || ((status === 503 || status === 504) && IDEMPOTENT.has(method));
-/** Network failures worth another try (not DNS names that do not exist, not TLS trust). */
-const retryableFailure = (method: string, e: TransportError): boolean => IDEMPOTENT.has(method) && e.kind === 'network' && e.code !== 'ENOTFOUND';
+/**
+ * A connection that dropped (reset, closed early, a body shorter than its Content-Length) is worth
+ * another try; a refused connection, an unknown host or an untrusted certificate is not.
+ */
+const retryableFailure = (method: string, e: TransportError): boolean =>
+  IDEMPOTENT.has(method) && e.kind === 'network' && (e.phase === 'response' || e.code === 'ECONNRESET' || e.code === 'EPIPE');
 
 /** One request/response pair as the trace keeps it. */
 export interface Exchange extends RequestIds {

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { ConfigError, GUID_RE, parseCloud, resolveConfig, CLOUDS, type ClientConfig } from '../../client/config.js';
+import { TransportError } from '../../client/errors.js';
 import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../../graph/licensing.js';
 import { redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
-import { runDoctor } from '../doctor/run.js';
+import { doctorDeadline, runDoctor } from '../doctor/run.js';
 import { UsageError } from '../usage.js';
 
 interface DoctorFlags {
@@ -54,7 +55,14 @@ export function doctorCommand(): Command {
     .option('--json', 'print one JSON document instead of the report')
     .option('--timeout <seconds>', 'stop and report after this long', parseTimeout, 30)
     .action(async (o: DoctorFlags) => {
+      // --timeout bounds the whole command, Node's start-up included: one deadline for the
+      // configuration (the emulator's defaults) and the checks, and a watchdog behind both.
       const startedAtMs = performance.timeOrigin;
+      const deadline = doctorDeadline(startedAtMs, o.timeout);
+      setTimeout(() => {
+        process.stderr.write(`copilog: doctor stopped: --timeout ${o.timeout} s reached\n`);
+        process.exit(1);
+      }, Math.max(0, startedAtMs + o.timeout * 1000 + 500 - Date.now())).unref();
       validateFlags(o);
       const catalog = loadCatalog(o.licensingCsv);
       const accessToken = o.accessToken === '-' ? readStdinToken() : o.accessToken;
@@ -64,15 +72,18 @@ export function doctorCommand(): Command {
           tenant: o.tenant, clientId: o.clientId, clientSecret: o.clientSecret, certificatePath: o.certificate,
           certificatePassword: o.certificate ? process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD : undefined,
           cloud: o.cloud, scope: o.scope, emulator: o.emulator, ca: o.ca,
-        }, process.env, { timeoutMs: Math.min(5000, o.timeout * 1000) });
+        }, process.env, { timeoutMs: 5000, deadline });
       } catch (e) {
-        if (e instanceof ConfigError) throw new UsageError(e.message);
+        if (e instanceof ConfigError) {
+          const late = e.cause instanceof TransportError && (e.cause.kind === 'deadline' || e.cause.kind === 'timeout');
+          throw new UsageError(late ? `${e.message} (--timeout is ${o.timeout} s)` : e.message);
+        }
         throw e;
       }
       const flagProblems = config.problems.filter((p) => p.source === 'flag');
       if (flagProblems.length) throw new UsageError(flagProblems.map((p) => p.message).join('; '));
 
-      const report = await runDoctor({ config, catalog, users: o.user, accessToken, timeoutSeconds: o.timeout, startedAtMs });
+      const report = await runDoctor({ config, catalog, users: o.user, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline });
       const secrets = [
         config.credential.kind === 'secret' ? config.credential.secret : '',
         o.clientSecret ?? '', process.env.AZURE_CLIENT_SECRET ?? '', process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD ?? '', accessToken ?? '',

@@ -24,6 +24,8 @@ export interface DoctorOptions {
   timeoutSeconds: number;
   /** When the clock started (default: now); lets the CLI count its own start-up. */
   startedAtMs?: number;
+  /** The deadline (ms since epoch) when the caller already computed it (see doctorDeadline). */
+  deadline?: number;
   /** Small by default so a throttled probe is reported, not hidden by long waits. */
   retry?: RetryPolicy;
 }
@@ -31,10 +33,13 @@ export interface DoctorOptions {
 export const DOCTOR_RETRY: RetryPolicy = { maxRetries: 2, maxWaitMs: 2_000, budgetMs: 3_000 };
 const VERSION = '0.1.0';
 
+/** The moment requests stop: the limit, less a little time to decide and print within it. */
+export const doctorDeadline = (startedAtMs: number, timeoutSeconds: number): number =>
+  Math.round(startedAtMs) + timeoutSeconds * 1000 - Math.min(300, timeoutSeconds * 100);
+
 export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const startedAt = Math.round(o.startedAtMs ?? Date.now());
-  // Leave a little time to decide and print within the limit.
-  const deadline = startedAt + o.timeoutSeconds * 1000 - Math.min(300, o.timeoutSeconds * 100);
+  const deadline = o.deadline ?? doctorDeadline(startedAt, o.timeoutSeconds);
   const transport = new Transport({ ca: o.config.ca, timeoutMs: 10_000, deadline, retry: o.retry ?? DOCTOR_RETRY });
   const facts: Facts = { configProblems: [], tokenSource: 'none', users: [] };
   const config = o.config;
