@@ -193,7 +193,9 @@ describe('evidence', () => {
     assert.equal(r.json.verdict.primary.code, 'token.wrong-tenant', explain(r));
   });
 
-  test('without directory permissions the checks skip, naming the permission, and the probe still decides', async () => {
+  test('without directory permissions the checks skip, naming the permission; a 403 is then unknown, not blamed on the tenant', async () => {
+    // Corrected (review finding 1): this used to assert tenant.not-enabled, claiming "a licensed
+    // member with a mailbox" that the doctor had not been able to read.
     const s = parseYaml(readFileSync(join(DOCTOR_DIR, 'ok.yaml'), 'utf8'));
     s.tenants[0].apps[0].permissions = ['AiEnterpriseInteraction.Read.All'];
     s.tenants[0].features = { interactionExport: false };
@@ -206,10 +208,69 @@ describe('evidence', () => {
     assert.match(check('user.account').evidence.join(' ') + check('user.account').fix, /User\.Read\.All/);
     assert.equal(check('tenant').status, 'skip');
     assert.match(check('tenant').evidence.join(' '), /LicenseAssignment\.Read\.All/);
-    // The probe (by UPN, as the user could not be read) is refused: nothing checkable failed, and
-    // what could not be verified is said.
-    assert.equal(r.json.verdict.primary.code, 'tenant.not-enabled', explain(r));
-    assert.match(r.json.verdict.primary.weakens.join(' '), /not verified: membership, licences and mailbox .*User\.Read\.All/);
+    // The probe (by UPN, as the user could not be read) is refused: what could not be verified is said.
+    const v = r.json.verdict.primary;
+    assert.equal(v.code, 'unknown', explain(r));
+    assert.match(v.weakens.join(' '), /not verified: membership, licences and mailbox .*User\.Read\.All/);
+    assert.match(v.fix, /Grant the app User\.Read\.All, LicenseAssignment\.Read\.All and Organization\.Read\.All .*run copilog doctor again/);
+    assert.doesNotMatch(v.explanation, /licensed member|with a mailbox/);
+    const candidates = r.json.verdict.candidates.map((c: any) => `${c.code}:${c.likelihood}`);
+    assert.ok(candidates.includes('tenant.not-enabled:possible'), candidates.join(', '));
+    assert.ok(candidates.includes('license.no-copilot:possible'), candidates.join(', '));
+  });
+
+  test('a user without Copilot, unreadable to the app: unknown with the permissions to grant; with the tenant\'s SKUs readable and none of them Copilot: license.no-copilot (likely)', async () => {
+    const s = parseYaml(readFileSync(join(DOCTOR_DIR, 'ok.yaml'), 'utf8'));
+    s.tenants[0].users[0].licenses = [{ sku: 'SPE_E5' }];
+    s.tenants[0].apps[0].permissions = ['AiEnterpriseInteraction.Read.All'];
+    await emu.control('/scenario', 'POST', s);
+    let r = await doctor();
+    assert.equal(r.json.verdict.primary.code, 'unknown', explain(r));
+    assert.match(r.json.verdict.primary.fix, /User\.Read\.All.*LicenseAssignment\.Read\.All.*Organization\.Read\.All/);
+    s.tenants[0].apps[0].permissions = ['AiEnterpriseInteraction.Read.All', 'Organization.Read.All'];
+    await emu.control('/scenario', 'POST', s);
+    r = await doctor();
+    assert.equal(r.json.verdict.primary.code, 'license.no-copilot', explain(r));
+    assert.equal(r.json.verdict.primary.likelihood, 'likely');
+    assert.match(r.json.verdict.primary.supports.join(' '), /subscribes to no Microsoft 365 Copilot SKU/);
+    assert.match(r.json.verdict.primary.weakens.join(' '), /not verified: membership, licences and mailbox/);
+  });
+
+  test('tenant.not-enabled says only what was checked (admin consent unread: not claimed)', async () => {
+    const s = parseYaml(readFileSync(join(DOCTOR_DIR, 'tenant.not-enabled.yaml'), 'utf8'));
+    s.tenants[0].apps[0].permissions = ['AiEnterpriseInteraction.Read.All', 'User.Read.All', 'Organization.Read.All'];
+    await emu.control('/scenario', 'POST', s);
+    const r = await doctor();
+    const v = r.json.verdict.primary;
+    assert.equal(v.code, 'tenant.not-enabled', explain(r));
+    assert.match(v.explanation, /megan\.bowen@northwind\.onmicrosoft\.com is an enabled member; M365_COPILOT_BUSINESS_CHAT is enabled \(Microsoft_365_Copilot\); an Exchange Online mailbox/);
+    assert.match(v.explanation, /the tenant subscribes to Microsoft_365_Copilot/);
+    assert.doesNotMatch(v.explanation, /admin consent/);
+    assert.match(v.weakens.join(' '), /admin consent was not read/);
+  });
+
+  test('a disabled user where export is off tenant-wide: user.disabled, with tenant.not-enabled listed; a healthy member refused too makes it tenant.not-enabled, in either --user order', async () => {
+    const s = parseYaml(readFileSync(join(DOCTOR_DIR, 'tenant.not-enabled.yaml'), 'utf8'));
+    s.tenants[0].users.push({ userPrincipalName: 'alex.wilber@northwind.onmicrosoft.com', displayName: 'Alex Wilber', accountEnabled: false, licenses: [{ sku: 'SPE_E5' }, { sku: 'Microsoft_365_Copilot' }] });
+    await emu.control('/scenario', 'POST', s);
+    const alex = 'alex.wilber@northwind.onmicrosoft.com';
+    const megan = 'megan.bowen@northwind.onmicrosoft.com';
+    const one = await doctor(['--user', alex]);
+    assert.equal(one.json.verdict.primary.code, 'user.disabled', explain(one));
+    const listed = one.json.verdict.candidates.find((c: any) => c.code === 'tenant.not-enabled');
+    assert.ok(listed, `tenant.not-enabled among ${one.json.verdict.candidates.map((c: any) => c.code)}`);
+    assert.equal(listed.likelihood, 'possible');
+    assert.match(listed.fix, /--user of an enabled member/);
+    const verdicts: string[] = [];
+    for (const order of [[alex, megan], [megan, alex]]) {
+      const r = await doctor(order.flatMap((u) => ['--user', u]));
+      assert.equal(r.json.verdict.primary.code, 'tenant.not-enabled', `${order}: ${explain(r)}`);
+      assert.deepEqual(Object.fromEntries(r.json.users.map((u: any) => [u.userPrincipalName, u.verdict])), { [alex]: 'user.disabled', [megan]: 'tenant.not-enabled' });
+      assert.match(r.json.verdict.primary.supports.join(' '), /alex\.wilber@northwind\.onmicrosoft\.com is refused too \(its own suspect: user\.disabled\)/);
+      assert.ok(r.json.verdict.candidates.some((c: any) => c.code === 'user.disabled' && c.user === alex));
+      verdicts.push(JSON.stringify({ code: r.json.verdict.primary.code, candidates: r.json.verdict.candidates.map((c: any) => [c.code, c.user, c.likelihood]) }));
+    }
+    assert.equal(verdicts[0], verdicts[1], 'the order of --user does not change the verdict');
   });
 
   test('the config check names a credential that was set but not used (--client-secret over AZURE_CLIENT_CERTIFICATE_PATH)', async () => {
@@ -240,12 +301,16 @@ describe('evidence', () => {
     assert.match(r.evidence.join(' '), /user u1: 2 of 1/);
   });
 
-  test('several users: the first failing one decides, each has its own verdict', async () => {
+  test('several users: the most fundamental failing cause decides, whatever the order; each has its own verdict', async () => {
     await emu.control('/scenario', 'POST', parseYaml(readFileSync(join(SCENARIO_DIR, 'demo.yaml'), 'utf8')));
-    const r = await doctor(['--user', 'adele.vance@contoso.onmicrosoft.com', '--user', 'patti.fernandez@contoso.onmicrosoft.com', '--user', 'miriam.graham@contoso.onmicrosoft.com']);
+    const users = ['adele.vance@contoso.onmicrosoft.com', 'patti.fernandez@contoso.onmicrosoft.com', 'miriam.graham@contoso.onmicrosoft.com'];
+    const r = await doctor(users.flatMap((u) => ['--user', u]));
     assert.deepEqual(r.json.users.map((u: any) => u.verdict), ['ok', 'license.chat-only', 'license.plan-disabled'], explain(r));
     assert.equal(r.json.verdict.primary.code, 'license.chat-only');
+    assert.ok(r.json.verdict.candidates.some((c: any) => c.code === 'license.plan-disabled' && c.user === users[2]), 'the other failing user is a candidate');
     assert.equal(r.code, 1);
+    const reversed = await doctor([...users].reverse().flatMap((u) => ['--user', u]));
+    assert.equal(reversed.json.verdict.primary.code, 'license.chat-only', explain(reversed));
   });
 
   test('--licensing-csv: Microsoft\'s CSV names the SKUs', async () => {

@@ -220,7 +220,7 @@ const CAUSAL: VerdictCode[] = [
 const rank = (c: VerdictCode) => CAUSAL.indexOf(c) >= 0 ? CAUSAL.indexOf(c) : 100 + (ORDER.get(c) ?? 0);
 const LIKELIHOOD = { confirmed: 0, likely: 1, possible: 2, unlikely: 3 } as const;
 
-type Draft = Omit<Candidate, 'title' | 'explanation' | 'fix' | 'docs'> & Partial<Pick<Candidate, 'explanation' | 'fix'>>;
+type Draft = Omit<Candidate, 'title' | 'explanation' | 'fix' | 'docs'> & Partial<Pick<Candidate, 'title' | 'explanation' | 'fix'>>;
 
 /** Causes that come from the configuration, the token and the app's permissions (not per user). */
 function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
@@ -342,6 +342,36 @@ function probeEvidence(p: ProbeResult): string {
   return `the export endpoint answered ${p.status}${p.code ? ` ${p.code}` : ''}${p.message ? `: ${p.message}` : ''}${p.requestId ? ` (request-id ${p.requestId})` : ''}${p.attempts > 1 ? ` after ${p.attempts} attempts` : ''}`;
 }
 
+/** Per-user hypotheses that, with a refused probe, explain it better than "not enabled" does. */
+const SOFT = new Set<VerdictCode>(['user.disabled', 'mailbox.unavailable']);
+
+const listOf = (items: string[]): string => items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
+/** What a 403 verdict would need and could not read, with the permission that would let it. */
+function unverified(f: Facts, u: UserReport): { what: string; permissions: string[]; grant: string[] }[] {
+  const who = u.userPrincipalName ?? u.key;
+  const out: { what: string; permissions: string[]; grant: string[] }[] = [];
+  if (u.lookup !== 'found') out.push({ what: `membership, licences and mailbox of ${who}${u.lookupNote ? ` (${u.lookupNote})` : ''}`, permissions: ['User.Read.All'], grant: ['User.Read.All', 'LicenseAssignment.Read.All'] });
+  else {
+    if (u.copilot.businessChat === 'unknown') out.push({ what: `the licences of ${who}`, permissions: ['LicenseAssignment.Read.All'], grant: ['LicenseAssignment.Read.All'] });
+    if (u.mailbox.state === 'unknown') out.push({ what: `the mailbox of ${who}`, permissions: ['User.Read.All'], grant: ['User.Read.All'] });
+  }
+  if (!f.tenant?.skusRead) out.push({ what: 'the tenant\'s Copilot subscriptions (GET /subscribedSkus)', permissions: ['Organization.Read.All', 'LicenseAssignment.Read.All'], grant: ['Organization.Read.All'] });
+  return out;
+}
+
+/** The preconditions that were read and passed, in the words of the evidence. */
+function passedChecks(f: Facts, u: UserReport): string[] {
+  const who = u.userPrincipalName ?? u.key;
+  const out = [`an app-only token for Microsoft Graph with ${EXPORT_ROLE} in its roles`];
+  if (f.consent?.assignment === 'present') out.push(`admin consent (appRoleAssignment granted ${f.consent.assignmentCreated ?? 'at an unknown time'})`);
+  out.push(`${who} is an enabled member`);
+  out.push(`M365_COPILOT_BUSINESS_CHAT is enabled (${u.copilot.skus.join(', ') || 'assigned plans'})`);
+  if (u.mailbox.state === 'online') out.push(`an Exchange Online mailbox (${u.mailbox.signals.join('; ') || 'online'})`);
+  if (f.tenant?.skusRead) out.push(`the tenant subscribes to ${f.tenant.copilotSkus.map((s) => `${s.skuPartNumber} (${s.capabilityStatus})`).join(', ')}`);
+  return out;
+}
+
 /** The verdict for one user (or for none, when no user could be probed). */
 export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
   const drafts = [...globalDrafts(f, c), ...(u ? userDrafts(f, u) : [])];
@@ -364,14 +394,47 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
       if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 403 || p.status === 404) {
+        const who = u ? u.userPrincipalName ?? u.key : undefined;
         // Soft suspects (hypotheses) explain a refusal before "not enabled" does.
-        const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && (d.code === 'user.disabled' || d.code === 'mailbox.unavailable')).sort((a, b) => rank(a.code) - rank(b.code))[0];
+        const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && SOFT.has(d.code)).sort((a, b) => rank(a.code) - rank(b.code))[0];
         if (soft) {
           soft.likelihood = 'likely';
           soft.supports.push(probeSays!);
           primary = soft;
-        } else if (p.status === 403) {
-          primary = { code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog could check passed'], weakens: drafts.filter((d) => d.likelihood === 'possible' && d.weakens.length && !d.supports.length).flatMap((d) => d.weakens.map((w) => `not verified: ${w}`)), user: u ? u.userPrincipalName ?? u.key : undefined };
+          // The tenant-wide cause stays in view: the same 403 would come from it.
+          if (p.status === 403) {
+            drafts.push({
+              code: 'tenant.not-enabled', likelihood: 'possible', supports: [probeSays!], weakens: [`${soft.supports[0]}: that alone may explain the refusal`], user: who,
+              explanation: 'The same 403 would come from Microsoft\'s side (export not enabled for the tenant), which nothing in the tenant shows. A user who passes every check tells the two apart.',
+              fix: 'Run copilog doctor again with --user of an enabled member who holds Microsoft 365 Copilot and has an Exchange Online mailbox: if that user is refused too, open a Microsoft support case with the bundle.',
+            });
+          }
+        } else if (p.status === 403 && u) {
+          const gaps = unverified(f, u);
+          const notVerified = gaps.map((g) => `not verified: ${g.what} (needs ${g.permissions.join(' or ')})`);
+          if (gaps.length === 0) {
+            primary = {
+              code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog checked passed'], user: who,
+              weakens: f.consent?.assignment === 'present' ? [] : [`admin consent was not read${f.consent?.note ? ` (${f.consent.note})` : ''}; the token's roles, which Graph checks, carry ${EXPORT_ROLE}`],
+              explanation: `Everything copilog checked passes: ${passedChecks(f, u).join('; ')}. Yet the export endpoint answers 403. What remains is on Microsoft's side (the API's tenant rollout or a service-side setting), which nothing in the tenant shows.`,
+            };
+          } else {
+            const permissions = [...new Set(gaps.flatMap((g) => g.grant))];
+            const grant = `Grant the app ${listOf(permissions)} (Microsoft Graph application permissions, with admin consent), then run copilog doctor again: with them it can tell a missing licence or mailbox from a tenant-side block.`;
+            if (f.tenant?.skusRead && f.tenant.copilotSkus.length === 0) {
+              // Evidence without the user: a tenant with no Copilot SKU has no licensed user.
+              primary = { code: 'license.no-copilot', likelihood: 'likely', supports: [probeSays!, 'the tenant subscribes to no Microsoft 365 Copilot SKU (GET /subscribedSkus), so none of its users holds M365_COPILOT_BUSINESS_CHAT'], weakens: notVerified, user: who };
+            } else {
+              primary = {
+                code: 'unknown', likelihood: 'likely', supports: [probeSays!], weakens: notVerified, user: who,
+                title: `The export endpoint refused ${who}, and copilog could not read what would say why`,
+                explanation: `The export endpoint answered 403. copilog could not read ${listOf(gaps.map((g) => g.what))}, so it cannot tell a cause in the tenant (no Copilot licence, a disabled plan, no mailbox) from a block on Microsoft's side (tenant.not-enabled).`,
+                fix: grant,
+              };
+            }
+            drafts.push({ code: 'tenant.not-enabled', likelihood: 'possible', supports: [probeSays!], weakens: notVerified, user: who, explanation: 'Possible only once the checks above pass: a 403 for a user who passes every check points to Microsoft\'s side.', fix: grant });
+            if (!drafts.some((d) => d.code === 'license.no-copilot' && d.user === who) && primary.code !== 'license.no-copilot') drafts.push({ code: 'license.no-copilot', likelihood: 'possible', supports: [probeSays!], weakens: notVerified, user: who });
+          }
         }
       }
       primary ??= { code: 'unknown', likelihood: 'possible', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined, explanation: `The export endpoint refused the request in a way copilog does not map (${p.status}${p.code ? ` ${p.code}` : ''}).` };
@@ -402,7 +465,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
 function finish(d: Draft, c: VerdictContext): Candidate {
   const k = cause(d.code, c, d.user);
   return {
-    code: d.code, title: k.title, likelihood: d.likelihood,
+    code: d.code, title: d.title ?? k.title, likelihood: d.likelihood,
     explanation: d.explanation ?? k.explanation,
     supports: d.supports, weakens: d.weakens,
     fix: d.fix ?? k.fix, docs: k.docs,
@@ -410,11 +473,46 @@ function finish(d: Draft, c: VerdictContext): Candidate {
   };
 }
 
-/** The overall verdict: the first user that fails (in the order given), else ok. */
+/**
+ * The overall verdict, whatever the order of --user: when a user who passes every check is refused
+ * (tenant.not-enabled), that tenant-wide cause decides, and the other users' refusals support it;
+ * otherwise the strongest failing user's verdict (likelihood, then the gate order, then the name).
+ * The other failing users' verdicts join the candidates.
+ */
 export function decideAll(f: Facts, c: VerdictContext): { verdict: Verdict; perUser: Map<UserReport, Verdict> } {
   const perUser = new Map<UserReport, Verdict>();
   for (const u of f.users) perUser.set(u, decide(f, c, u));
   if (f.users.length === 0) return { verdict: decide(f, c), perUser };
-  const failing = f.users.find((u) => perUser.get(u)!.primary.code !== 'ok');
-  return { verdict: perUser.get(failing ?? f.users[0]!)!, perUser };
+  const label = (u: UserReport) => (u.userPrincipalName ?? u.key).toLowerCase();
+  const users = [...f.users].sort((a, b) => label(a).localeCompare(label(b)));
+  const v = (u: UserReport) => perUser.get(u)!;
+  const failing = users.filter((u) => v(u).primary.code !== 'ok');
+  if (failing.length === 0) return { verdict: v(users[0]!), perUser };
+  const healthyRefused = failing.filter((u) => v(u).primary.code === 'tenant.not-enabled');
+  const strength = (u: UserReport) => [LIKELIHOOD[v(u).primary.likelihood], rank(v(u).primary.code)] as const;
+  const chosen = healthyRefused[0] ?? [...failing].sort((a, b) => strength(a)[0] - strength(b)[0] || strength(a)[1] - strength(b)[1] || label(a).localeCompare(label(b)))[0]!;
+  const base = v(chosen);
+  const primary: Candidate = { ...base.primary, supports: [...base.primary.supports], weakens: [...base.primary.weakens] };
+  const others = failing.filter((u) => u !== chosen);
+  if (healthyRefused.length) {
+    for (const u of others) {
+      const o = v(u).primary;
+      if (u.probe?.status !== 403) continue;
+      primary.supports.push(o.code === 'tenant.not-enabled'
+        ? `${u.userPrincipalName ?? u.key}, who also passes every check, is refused too`
+        : `${u.userPrincipalName ?? u.key} is refused too (its own suspect: ${o.code})`);
+    }
+  }
+  const pool = [...base.candidates, ...others.map((u) => v(u).primary), ...others.flatMap((u) => v(u).candidates.filter((k) => k.likelihood !== 'unlikely'))]
+    .filter((k) => !(k.code === primary.code && (healthyRefused.length > 0 || k.user === primary.user)));
+  const candidates: Candidate[] = [];
+  for (const k of pool) {
+    const same = candidates.find((m) => m.code === k.code && m.user === k.user);
+    if (same) {
+      same.supports = [...same.supports, ...k.supports.filter((s) => !same.supports.includes(s))];
+      same.weakens = [...same.weakens, ...k.weakens.filter((s) => !same.weakens.includes(s))];
+    } else candidates.push({ ...k, supports: [...k.supports], weakens: [...k.weakens] });
+  }
+  candidates.sort((a, b) => LIKELIHOOD[a.likelihood] - LIKELIHOOD[b.likelihood] || rank(a.code) - rank(b.code) || (a.user ?? '').localeCompare(b.user ?? ''));
+  return { verdict: { primary, candidates: candidates.slice(0, 12) }, perUser };
 }
