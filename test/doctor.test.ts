@@ -12,8 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
-import { checkConfiguration, checkSubscriptions } from '../src/cli/doctor/checks.js';
+import { checkConfiguration, checkSubscriptions, checkUser, planState } from '../src/cli/doctor/checks.js';
+import { decide } from '../src/cli/doctor/verdict.js';
 import { resolveConfig } from '../src/client/config.js';
+import { GraphRequestError } from '../src/client/errors.js';
+import { builtinCatalog, PLAN } from '../src/graph/licensing.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -332,6 +335,97 @@ describe('evidence', () => {
     assert.match(r.stdout, /Fix:/);
     const coloured = await copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca], { env: { FORCE_COLOR: '1' } });
     assert.match(coloured.stdout, /\x1b\[31m/);
+  });
+});
+
+describe('licences and mailbox from what Graph returns (unit: fake user objects)', () => {
+  const VC = { tenantId: 't', appId: 'a', authorityHost: 'login.microsoftonline.com', graphScope: 'https://graph.microsoft.com/.default', graphAudience: 'https://graph.microsoft.com', cloud: 'global' };
+  const UNKNOWN_SKU = 'a0000000-0000-4000-8000-00000000beef';
+  const COPILOT_SKU = '639dec6b-bb19-468b-871c-c5c441c4b0cb';
+  const denied = () => new GraphRequestError({ status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.', method: 'GET', url: 'https://graph.microsoft.com/v1.0/users/u1/licenseDetails', clientRequestId: 'c' });
+  /** A context whose Graph returns this user; licenseDetails answers `details`, or 403. */
+  function fakeCtx(user: any, details?: any[]) {
+    const facts: any = { configProblems: [], tokenSource: 'acquired', users: [], audienceOk: true, tenantOk: true, appOnly: true, hasExportRole: true,
+      tenant: { cloud: 'global', skusRead: true, copilotSkus: [{ skuPartNumber: 'Microsoft_365_Copilot', skuId: COPILOT_SKU, consumedUnits: 1, enabledUnits: 10, capabilityStatus: 'Enabled' }] } };
+    const graph = { get: async () => user, list: async () => { if (!details) throw denied(); return details; } };
+    return { facts, config: { clientId: 'a' }, catalog: builtinCatalog(), verdict: VC, graph, transport: { trace: [] } } as any;
+  }
+  const baseUser = { id: 'u1', userPrincipalName: 'lee@contoso.com', userType: 'Member', accountEnabled: true };
+  const refused = { method: 'GET', url: 'x', status: 403, code: 'Forbidden', message: 'UnknownError', clientRequestId: 'c', durationMs: 1, attempts: 1 };
+
+  test('an unknown SKU with licenseDetails unreadable: plans from assignedPlans; without them, unknown (not "no Copilot")', async () => {
+    const user = {
+      ...baseUser,
+      assignedLicenses: [{ skuId: UNKNOWN_SKU, disabledPlans: [] }],
+      assignedPlans: [
+        { servicePlanId: PLAN.M365_COPILOT_BUSINESS_CHAT, capabilityStatus: 'Enabled', service: 'M365CopilotBusinessChat' },
+        { servicePlanId: PLAN.EXCHANGE_S_ENTERPRISE, capabilityStatus: 'Enabled', service: 'exchange' },
+      ],
+      provisionedPlans: [{ service: 'exchange', capabilityStatus: 'Enabled', provisioningStatus: 'Success' }],
+    };
+    let ctx = fakeCtx(user);
+    let [, license, mailbox] = await checkUser(ctx, 'lee@contoso.com');
+    let u = ctx.facts.users[0];
+    assert.equal(license!.status, 'pass', JSON.stringify(license));
+    assert.equal(u.copilot.businessChat, 'enabled');
+    assert.match(license!.evidence.join(' '), /M365_COPILOT_BUSINESS_CHAT .*: Enabled \(user\.assignedPlans\)/);
+    assert.equal(mailbox!.status, 'pass');
+
+    // No assignedPlans either: the SKU's contents are unknown, and so is the Copilot plan.
+    ctx = fakeCtx({ ...user, assignedPlans: undefined });
+    [, license, mailbox] = await checkUser(ctx, 'lee@contoso.com');
+    u = ctx.facts.users[0];
+    assert.equal(u.copilot.businessChat, 'unknown');
+    assert.equal(license!.status, 'warn', 'not a failure: nothing shows the plan is absent');
+    assert.match(license!.fix!, /LicenseAssignment\.Read\.All|--licensing-csv/);
+    // provisionedPlans exchange: Success outranks "no plan found in the licences".
+    assert.equal(u.mailbox.state, 'online');
+    assert.equal(mailbox!.status, 'pass');
+    assert.doesNotMatch(mailbox!.evidence.join(' '), /no enabled Exchange Online mailbox plan/);
+    u.probe = refused;
+    const v = decide(ctx.facts, VC, u);
+    assert.notEqual(v.primary.code, 'license.no-copilot');
+    assert.ok(!v.candidates.some((c) => c.code === 'license.no-copilot' && c.likelihood === 'confirmed'));
+    assert.equal(v.primary.code, 'unknown');
+    assert.match(v.primary.weakens.join(' '), /not verified: the licences of lee@contoso\.com \(unknown SKU .* not in built-in table/);
+    assert.match(v.primary.fix, /LicenseAssignment\.Read\.All/);
+
+    // A known SKU without the plan is still a confirmed absence (the table knows its plans).
+    ctx = fakeCtx({ ...baseUser, assignedLicenses: [{ skuId: 'SPE_E5', disabledPlans: [] }].map((l) => ({ ...l, skuId: builtinCatalog().sku('SPE_E5')!.skuId })) });
+    [, license] = await checkUser(ctx, 'lee@contoso.com');
+    assert.equal(ctx.facts.users[0].copilot.businessChat, 'absent');
+    assert.equal(license!.status, 'fail');
+  });
+
+  test('a Copilot plan still provisioning is pending: a warning, and with a refused probe the likely cause ("up to 24 h"); tenant.not-enabled stays listed', async () => {
+    for (const status of ['PendingInput', 'PendingActivation', 'PendingProvisioning']) assert.equal(planState(status), 'pending', status);
+    assert.equal(planState('Success'), 'enabled');
+    assert.equal(planState('Disabled'), 'disabled');
+    const details = [{ id: 'l1', skuId: COPILOT_SKU, skuPartNumber: 'Microsoft_365_Copilot', servicePlans: [
+      { servicePlanId: PLAN.M365_COPILOT_BUSINESS_CHAT, servicePlanName: 'M365_COPILOT_BUSINESS_CHAT', provisioningStatus: 'PendingActivation', appliesTo: 'User' },
+    ] }, { id: 'l2', skuId: 'e5', skuPartNumber: 'SPE_E5', servicePlans: [
+      { servicePlanId: PLAN.EXCHANGE_S_ENTERPRISE, servicePlanName: 'EXCHANGE_S_ENTERPRISE', provisioningStatus: 'Success', appliesTo: 'User' },
+    ] }];
+    const ctx = fakeCtx({ ...baseUser, assignedLicenses: [], provisionedPlans: [{ service: 'exchange', capabilityStatus: 'Enabled', provisioningStatus: 'Success' }] }, details);
+    const [, license] = await checkUser(ctx, 'lee@contoso.com');
+    const u = ctx.facts.users[0];
+    assert.equal(u.copilot.businessChat, 'pending');
+    assert.equal(license!.status, 'warn');
+    assert.match(license!.title, /not provisioned yet \(PendingActivation\)/);
+    assert.match(license!.evidence.join(' '), /up to 24 h/);
+
+    u.probe = refused;
+    let v = decide(ctx.facts, VC, u);
+    assert.equal(v.primary.code, 'license.no-copilot');
+    assert.equal(v.primary.likelihood, 'likely');
+    assert.match(v.primary.title, /assigned but not provisioned yet/);
+    assert.match(v.primary.explanation + v.primary.fix, /24 h/);
+    assert.ok(v.candidates.some((c) => c.code === 'tenant.not-enabled' && c.likelihood === 'possible'));
+
+    u.probe = { ...refused, status: 200, code: undefined, message: undefined, itemCount: 0 };
+    v = decide(ctx.facts, VC, u);
+    assert.equal(v.primary.code, 'ok');
+    assert.ok(v.candidates.some((c) => c.code === 'license.no-copilot' && c.likelihood === 'possible' && /not provisioned yet/.test(c.title)), 'mentioned among the candidates');
   });
 });
 

@@ -14,7 +14,7 @@ import { EXPORT_ROLE, EXPORT_ROLE_ID, MICROSOFT_GRAPH_APP_ID } from '../../graph
 import { EXCHANGE_MAILBOX_PLANS, PLAN, type LicensingCatalog } from '../../graph/licensing.js';
 import { leastPrivileged, roleId } from '../../graph/permissions.js';
 import type { CheckResult, CheckStatus, ClaimSummary, Facts, ProbeResult, UserLicense, UserReport } from './types.js';
-import { cause, codeForAadsts, DOCS, type VerdictContext } from './verdict.js';
+import { cause, codeForAadsts, DOCS, PENDING_FIX, type VerdictContext } from './verdict.js';
 
 export interface DoctorContext {
   config: ClientConfig;
@@ -375,72 +375,139 @@ export async function checkUser(ctx: DoctorContext, key: string): Promise<CheckR
   } catch (e) {
     if (!user.assignedLicenses) {
       const r = unreadable(ctx, e, 'licences', leastPrivileged('/users/{id}/licensedetails'));
-      return [account, result('user.license', 'skip', `Licences of ${label}`, r.evidence, { user: key, fix: r.fix, docs: DOCS.servicePlans }), mailboxCheck(ctx, u, user)];
+      return [account, result('user.license', 'skip', `Licences of ${label}`, r.evidence, { user: key, fix: r.fix, docs: DOCS.servicePlans }), mailboxCheck(ctx, u, user, { seen: [], complete: false, source: 'none' })];
     }
-    licenseNote = `licenseDetails not readable (${e instanceof GraphRequestError ? `${e.status} ${e.code}` : (e as Error).message}); used assignedLicenses and ${ctx.catalog.source}`;
     u.licenses = user.assignedLicenses.map((l) => fromAssigned(ctx.catalog, l.skuId, l.disabledPlans));
     u.licenseSource = 'assignedLicenses';
+    licenseNote = `licenseDetails not readable (${e instanceof GraphRequestError ? `${e.status} ${e.code}` : (e as Error).message}); used assignedLicenses${usableAssignedPlans(user) ? ' and assignedPlans' : ` and ${ctx.catalog.source}`}`;
   }
-  return [account, licenseCheck(ctx, u, licenseNote), mailboxCheck(ctx, u, user)];
+  const plans = observePlans(ctx, u, user);
+  return [account, licenseCheck(ctx, u, plans, licenseNote), mailboxCheck(ctx, u, user, plans)];
 }
 
 function fromAssigned(catalog: LicensingCatalog, skuId: string, disabled: string[]): UserLicense {
   const sku = catalog.sku(skuId);
+  if (!sku) return { skuId, skuPartNumber: `unknown SKU ${skuId}`, plans: [], contentsUnknown: true };
   return {
-    skuId, skuPartNumber: sku?.skuPartNumber ?? `unknown SKU ${skuId}`, displayName: sku?.displayName,
-    plans: (sku?.servicePlans ?? []).map(([name, id]) => ({ servicePlanId: id, servicePlanName: name, provisioningStatus: disabled.includes(id) ? 'Disabled' : 'Success' })),
+    skuId, skuPartNumber: sku.skuPartNumber, displayName: sku.displayName,
+    plans: sku.servicePlans.map(([name, id]) => ({ servicePlanId: id, servicePlanName: name, provisioningStatus: disabled.includes(id) ? 'Disabled' : 'Success' })),
   };
 }
 
-const planOn = (s: string) => s.toLowerCase() !== 'disabled';
+/** One service plan as seen, with the state the checks reason with. */
+interface PlanSeen { servicePlanId: string; servicePlanName: string; status: string; state: 'enabled' | 'disabled' | 'pending'; sku?: string }
+interface PlansSeen {
+  seen: PlanSeen[];
+  /** Every plan of every licence is known: a plan not seen is not assigned. */
+  complete: boolean;
+  source: 'licenseDetails' | 'assignedPlans' | 'skuTable' | 'none';
+}
 
-function licenseCheck(ctx: DoctorContext, u: UserReport, note?: string): CheckResult {
+/**
+ * licenseDetails' provisioningStatus (Success, Disabled, PendingInput, PendingActivation,
+ * PendingProvisioning, ErrorStatus) or assignedPlans' capabilityStatus (Enabled, Warning,
+ * Suspended, Deleted, LockedOut), as enabled / disabled / not provisioned yet.
+ */
+export function planState(status: string): PlanSeen['state'] {
+  const s = status.toLowerCase();
+  if (s === 'success' || s === 'enabled' || s === 'warning') return 'enabled';
+  if (s === 'disabled' || s === 'deleted' || s === 'suspended' || s === 'lockedout') return 'disabled';
+  return 'pending';
+}
+
+/** assignedPlans lists every plan of the user's licences (no SKU table needed), when Graph sent it. */
+const usableAssignedPlans = (user: User) => Array.isArray(user.assignedPlans) && (user.assignedPlans.length > 0 || (user.assignedLicenses ?? []).length === 0) ? user.assignedPlans : undefined;
+
+function observePlans(ctx: DoctorContext, u: UserReport, user: User): PlansSeen {
+  const fromLicences = (): PlanSeen[] => u.licenses.flatMap((l) => l.plans.map((p) => ({ servicePlanId: p.servicePlanId, servicePlanName: p.servicePlanName, status: p.provisioningStatus, state: planState(p.provisioningStatus), sku: l.skuPartNumber })));
+  if (u.licenseSource === 'licenseDetails') return { seen: fromLicences(), complete: true, source: 'licenseDetails' };
+  const assigned = usableAssignedPlans(user);
+  if (assigned) {
+    const skuOf = (id: string) => u.licenses.find((l) => l.plans.some((p) => p.servicePlanId === id))?.skuPartNumber ?? (u.licenses.filter((l) => l.contentsUnknown).length === 1 ? u.licenses.find((l) => l.contentsUnknown)!.skuPartNumber : undefined);
+    const seen: PlanSeen[] = assigned.map((p) => ({
+      servicePlanId: p.servicePlanId, servicePlanName: ctx.catalog.planName(p.servicePlanId) ?? p.servicePlanId, status: p.capabilityStatus, state: planState(p.capabilityStatus), sku: skuOf(p.servicePlanId),
+    }));
+    // A plan switched off in assignedLicenses.disabledPlans may be missing from assignedPlans.
+    for (const l of user.assignedLicenses ?? []) for (const id of l.disabledPlans) {
+      if (!seen.some((p) => p.servicePlanId === id)) seen.push({ servicePlanId: id, servicePlanName: ctx.catalog.planName(id) ?? id, status: 'Disabled', state: 'disabled', sku: skuOf(id) });
+    }
+    return { seen, complete: true, source: 'assignedPlans' };
+  }
+  return { seen: fromLicences(), complete: !u.licenses.some((l) => l.contentsUnknown), source: 'skuTable' };
+}
+
+function licenseCheck(ctx: DoctorContext, u: UserReport, plans: PlansSeen, note?: string): CheckResult {
   const who = userLabel(u);
-  const chat = u.licenses.flatMap((l) => l.plans.filter((p) => p.servicePlanId === PLAN.M365_COPILOT_BUSINESS_CHAT).map((p) => ({ l, p })));
-  u.copilot.skus = [...new Set(chat.map(({ l }) => l.skuPartNumber))];
-  u.copilot.businessChat = chat.length === 0 ? 'absent' : chat.some(({ p }) => planOn(p.provisioningStatus)) ? 'enabled' : 'disabled';
-  u.copilot.freeChat = u.licenses.some((l) => l.plans.some((p) => p.servicePlanId === PLAN.Bing_Chat_Enterprise && planOn(p.provisioningStatus)));
+  const chat = plans.seen.filter((p) => p.servicePlanId === PLAN.M365_COPILOT_BUSINESS_CHAT);
+  const best = chat.find((p) => p.state === 'enabled') ?? chat.find((p) => p.state === 'pending') ?? chat[0];
+  u.copilot.skus = [...new Set(chat.map((p) => p.sku ?? 'a SKU copilog cannot name'))];
+  u.copilot.businessChat = best ? best.state : plans.complete ? 'absent' : 'unknown';
+  if (best) u.copilot.status = best.status;
+  u.copilot.freeChat = plans.seen.some((p) => p.servicePlanId === PLAN.Bing_Chat_Enterprise && p.state === 'enabled');
   const named = (l: UserLicense) => `${l.skuPartNumber}${l.displayName ? ` (${l.displayName})` : ''}`;
+  const fromAssignedPlans = plans.source === 'assignedPlans' ? ' (user.assignedPlans)' : '';
   const evidence = [
     `licences: ${u.licenses.length ? u.licenses.map(named).join(', ') : 'none'}`,
     ...(note ? [note] : []),
-    ...chat.map(({ l, p }) => `M365_COPILOT_BUSINESS_CHAT (${PLAN.M365_COPILOT_BUSINESS_CHAT}) in ${l.skuPartNumber}: ${p.provisioningStatus}`),
+    ...chat.map((p) => `M365_COPILOT_BUSINESS_CHAT (${PLAN.M365_COPILOT_BUSINESS_CHAT}) in ${p.sku ?? 'a SKU copilog cannot name'}: ${p.status}${fromAssignedPlans}`),
   ];
   const unknownSkus = u.licenses.filter((l) => !ctx.catalog.sku(l.skuId));
   if (unknownSkus.length) evidence.push(`not in ${ctx.catalog.source}: ${unknownSkus.map((l) => l.skuPartNumber).join(', ')} (pass Microsoft's current CSV with --licensing-csv to name them)`);
   let status: CheckStatus = 'pass';
   let title = `${who} has Microsoft 365 Copilot with Graph-grounded chat enabled (${u.copilot.skus.join(', ')})`;
   let code: 'license.no-copilot' | 'license.chat-only' | 'license.plan-disabled' | undefined;
-  if (u.copilot.businessChat === 'absent') {
-    code = u.copilot.freeChat ? 'license.chat-only' : 'license.no-copilot';
-    title = u.copilot.freeChat ? `${who} has only the free Copilot Chat` : `${who} has no Microsoft 365 Copilot licence`;
-    if (u.copilot.freeChat) evidence.push(`Bing_Chat_Enterprise (${PLAN.Bing_Chat_Enterprise}, free Copilot Chat) is enabled: not exportable`);
-    status = 'fail';
-  } else if (u.copilot.businessChat === 'disabled') {
-    code = 'license.plan-disabled';
-    title = `${who}'s Copilot licence has M365_COPILOT_BUSINESS_CHAT disabled`;
-    status = 'fail';
+  let fix: string | undefined;
+  switch (u.copilot.businessChat) {
+    case 'absent':
+      code = u.copilot.freeChat ? 'license.chat-only' : 'license.no-copilot';
+      title = u.copilot.freeChat ? `${who} has only the free Copilot Chat` : `${who} has no Microsoft 365 Copilot licence`;
+      if (u.copilot.freeChat) evidence.push(`Bing_Chat_Enterprise (${PLAN.Bing_Chat_Enterprise}, free Copilot Chat) is enabled: not exportable`);
+      status = 'fail';
+      break;
+    case 'disabled':
+      code = 'license.plan-disabled';
+      title = `${who}'s Copilot licence has M365_COPILOT_BUSINESS_CHAT disabled`;
+      status = 'fail';
+      break;
+    case 'pending':
+      // Not a failure yet: a licence assigned recently. The probe decides.
+      status = 'warn';
+      title = `${who}'s Copilot plan is not provisioned yet (${u.copilot.status})`;
+      evidence.push(`M365_COPILOT_BUSINESS_CHAT is ${u.copilot.status}: a licence assigned recently is provisioned within up to 24 h; until then the user may not be exportable`);
+      fix = PENDING_FIX;
+      break;
+    case 'unknown':
+      status = 'warn';
+      title = `Whether ${who} holds Microsoft 365 Copilot is unknown`;
+      u.copilot.note = `${unknownSkus.map((l) => l.skuPartNumber).join(', ')} ${unknownSkus.length === 1 ? 'is' : 'are'} not in ${ctx.catalog.source}, and neither licenseDetails nor assignedPlans was readable`;
+      evidence.push(`${u.copilot.note}: an unknown SKU may or may not hold M365_COPILOT_BUSINESS_CHAT`);
+      fix = `Grant the application permission LicenseAssignment.Read.All (with admin consent), or pass Microsoft's current CSV with --licensing-csv, so the doctor can read the plans.`;
+      break;
   }
-  return result('user.license', status, title, evidence, { user: u.key, ...(code ? { fix: cause(code, ctx.verdict, who).fix } : {}), docs: DOCS.servicePlans });
+  return result('user.license', status, title, evidence, { user: u.key, ...(code ? { fix: cause(code, ctx.verdict, who).fix } : fix ? { fix } : {}), docs: DOCS.servicePlans });
 }
 
-function mailboxCheck(ctx: DoctorContext, u: UserReport, user: User): CheckResult {
+function mailboxCheck(ctx: DoctorContext, u: UserReport, user: User, plans: PlansSeen): CheckResult {
   const who = userLabel(u);
   const m = u.mailbox;
-  const plans = u.licenses.flatMap((l) => l.plans.filter((p) => (EXCHANGE_MAILBOX_PLANS.has(p.servicePlanId) || EXCHANGE_PLAN_NAME.test(p.servicePlanName)) && planOn(p.provisioningStatus)));
-  m.exchangePlans = [...new Set(plans.map((p) => `${p.servicePlanName} (${p.provisioningStatus})`))];
+  const exchangePlans = plans.seen.filter((p) => (EXCHANGE_MAILBOX_PLANS.has(p.servicePlanId) || EXCHANGE_PLAN_NAME.test(p.servicePlanName)) && p.state !== 'disabled');
+  m.exchangePlans = [...new Set(exchangePlans.map((p) => `${p.servicePlanName} (${p.status})`))];
   const exchange = user.provisionedPlans?.find((p) => p.service.toLowerCase() === 'exchange');
   const licencesKnown = u.licenseSource !== undefined;
   const signals: string[] = [];
-  if (licencesKnown) signals.push(m.exchangePlans.length ? `Exchange Online plan(s): ${m.exchangePlans.join(', ')}` : `no enabled Exchange Online mailbox plan (EXCHANGE_S_STANDARD/ENTERPRISE/DESKLESS/ESSENTIALS)${u.licenses.some((l) => l.plans.some((p) => p.servicePlanId === PLAN.EXCHANGE_S_FOUNDATION)) ? '; EXCHANGE_S_FOUNDATION alone is not a mailbox' : ''}`);
+  if (m.exchangePlans.length) signals.push(`Exchange Online plan(s): ${m.exchangePlans.join(', ')}`);
+  else if (licencesKnown && plans.complete) signals.push(`no enabled Exchange Online mailbox plan (EXCHANGE_S_STANDARD/ENTERPRISE/DESKLESS/ESSENTIALS)${plans.seen.some((p) => p.servicePlanId === PLAN.EXCHANGE_S_FOUNDATION) ? '; EXCHANGE_S_FOUNDATION alone is not a mailbox' : ''}`);
+  else if (licencesKnown) signals.push('no Exchange Online plan among the licences copilog could resolve (some SKUs are unknown)');
   if (user.onPremisesSyncEnabled) signals.push('onPremisesSyncEnabled is true (synchronised from on-premises AD)');
   if (exchange) signals.push(`provisionedPlans exchange: ${exchange.provisioningStatus}`);
   m.signals = signals;
-  if (!licencesKnown && !exchange) m.state = 'unknown';
-  else if (licencesKnown && m.exchangePlans.length === 0) m.state = 'none';
-  else if (user.onPremisesSyncEnabled && exchange && exchange.provisioningStatus !== 'Success') m.state = 'onPremises';
-  else if (exchange && exchange.provisioningStatus !== 'Success') m.state = 'notProvisioned';
-  else m.state = 'online';
+  // What the directory says was provisioned outranks what copilog could (or could not) find in the licences.
+  if (exchange?.provisioningStatus === 'Success') m.state = 'online';
+  else if (exchange) m.state = user.onPremisesSyncEnabled ? 'onPremises' : 'notProvisioned';
+  else if (exchangePlans.some((p) => p.state === 'enabled')) m.state = 'online';
+  else if (exchangePlans.length) m.state = 'notProvisioned';
+  else if (licencesKnown && plans.complete) m.state = 'none';
+  else m.state = 'unknown';
   const titles = {
     online: `${who} has an Exchange Online mailbox`,
     none: `${who} has no Exchange Online mailbox plan (hypothesis: export may need one)`,

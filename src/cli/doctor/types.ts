@@ -105,13 +105,16 @@ export interface ProbeResult {
   transportError?: string;
 }
 
-export type PlanState = 'enabled' | 'disabled' | 'absent' | 'unknown';
+/** pending: assigned, not provisioned yet (PendingInput, PendingActivation, PendingProvisioning, or an error status). */
+export type PlanState = 'enabled' | 'disabled' | 'pending' | 'absent' | 'unknown';
 
 export interface UserLicense {
   skuId: string;
   skuPartNumber: string;
   displayName?: string;
   plans: { servicePlanId: string; servicePlanName: string; provisioningStatus: string }[];
+  /** A SKU that neither the SKU table nor licenseDetails could resolve: its plans are not known. */
+  contentsUnknown?: true;
 }
 
 export interface UserReport {
@@ -130,6 +133,10 @@ export interface UserReport {
   copilot: {
     /** M365_COPILOT_BUSINESS_CHAT (3f30311c…). */
     businessChat: PlanState;
+    /** Its status as Graph reported it (Success, Disabled, PendingActivation…; Enabled, Deleted… from assignedPlans). */
+    status?: string;
+    /** Why businessChat is unknown. */
+    note?: string;
     /** Copilot SKUs (those holding 3f30311c), by part number. */
     skus: string[];
     /** Bing_Chat_Enterprise (free Copilot Chat) enabled. */

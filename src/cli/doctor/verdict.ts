@@ -40,6 +40,10 @@ export { DOCS };
 
 interface Cause { title: string; explanation: string; fix: string; docs: string }
 
+/** The fix for a Copilot plan that is assigned but not provisioned yet (no verdict code of its own). */
+export const PENDING_FIX = 'Wait until the plan is provisioned (up to 24 h after the licence was assigned) and run copilog doctor again. If it stays pending, check the licence assignment for errors in Microsoft 365 admin center → Users → Active users → the user → Licenses and apps, and reassign it.';
+
+
 /** Title, explanation, fix and docs of every code, filled in with the tenant and app. */
 export function cause(code: VerdictCode, c: VerdictContext, user?: string): Cause {
   const u = user ?? '{user}';
@@ -220,7 +224,10 @@ const CAUSAL: VerdictCode[] = [
 const rank = (c: VerdictCode) => CAUSAL.indexOf(c) >= 0 ? CAUSAL.indexOf(c) : 100 + (ORDER.get(c) ?? 0);
 const LIKELIHOOD = { confirmed: 0, likely: 1, possible: 2, unlikely: 3 } as const;
 
-type Draft = Omit<Candidate, 'title' | 'explanation' | 'fix' | 'docs'> & Partial<Pick<Candidate, 'title' | 'explanation' | 'fix'>>;
+type Draft = Omit<Candidate, 'title' | 'explanation' | 'fix' | 'docs'> & Partial<Pick<Candidate, 'title' | 'explanation' | 'fix'>> & {
+  /** A hypothesis that, with a refused probe, explains it better than "not enabled" does. */
+  soft?: boolean;
+};
 
 /** Causes that come from the configuration, the token and the app's permissions (not per user). */
 function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
@@ -325,8 +332,19 @@ function userDrafts(f: Facts, u: UserReport): Draft[] {
     case 'enabled':
       add({ code: 'license.no-copilot', likelihood: 'unlikely', supports: [], weakens: [`M365_COPILOT_BUSINESS_CHAT is enabled (${u.copilot.skus.join(', ')})`] });
       break;
+    case 'pending':
+      // No code of its own (the codes are stable): license.no-copilot's, told as what it is.
+      add({
+        code: 'license.no-copilot', likelihood: 'possible', soft: true,
+        supports: [`M365_COPILOT_BUSINESS_CHAT is ${u.copilot.status ?? 'pending'} in ${u.copilot.skus.join(', ') || 'the Copilot licence'}: assigned, not provisioned yet`],
+        weakens: ['once provisioning completes (up to 24 h after the licence was assigned) the user is normally exportable'],
+        title: 'The Copilot plan is assigned but not provisioned yet',
+        explanation: `${u.userPrincipalName ?? u.key}'s M365_COPILOT_BUSINESS_CHAT plan is assigned but still ${u.copilot.status ?? 'pending'}: a licence assigned recently takes up to 24 h to propagate, and until then export may refuse the user.`,
+        fix: PENDING_FIX,
+      });
+      break;
     case 'unknown':
-      if (u.lookup === 'found') add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: ['licences were not read (grant LicenseAssignment.Read.All or User.Read.All)'] });
+      if (u.lookup === 'found') add({ code: 'license.no-copilot', likelihood: 'possible', supports: [], weakens: [u.copilot.note ? `licences not resolved: ${u.copilot.note}` : 'licences were not read (grant LicenseAssignment.Read.All or User.Read.All)'] });
       break;
   }
   if (u.mailbox.state === 'none' || u.mailbox.state === 'onPremises' || u.mailbox.state === 'notProvisioned') {
@@ -353,7 +371,7 @@ function unverified(f: Facts, u: UserReport): { what: string; permissions: strin
   const out: { what: string; permissions: string[]; grant: string[] }[] = [];
   if (u.lookup !== 'found') out.push({ what: `membership, licences and mailbox of ${who}${u.lookupNote ? ` (${u.lookupNote})` : ''}`, permissions: ['User.Read.All'], grant: ['User.Read.All', 'LicenseAssignment.Read.All'] });
   else {
-    if (u.copilot.businessChat === 'unknown') out.push({ what: `the licences of ${who}`, permissions: ['LicenseAssignment.Read.All'], grant: ['LicenseAssignment.Read.All'] });
+    if (u.copilot.businessChat === 'unknown') out.push({ what: `the licences of ${who}${u.copilot.note ? ` (${u.copilot.note})` : ''}`, permissions: ['LicenseAssignment.Read.All'], grant: ['LicenseAssignment.Read.All'] });
     if (u.mailbox.state === 'unknown') out.push({ what: `the mailbox of ${who}`, permissions: ['User.Read.All'], grant: ['User.Read.All'] });
   }
   if (!f.tenant?.skusRead) out.push({ what: 'the tenant\'s Copilot subscriptions (GET /subscribedSkus)', permissions: ['Organization.Read.All', 'LicenseAssignment.Read.All'], grant: ['Organization.Read.All'] });
@@ -396,7 +414,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
       else if (p.status === 403 || p.status === 404) {
         const who = u ? u.userPrincipalName ?? u.key : undefined;
         // Soft suspects (hypotheses) explain a refusal before "not enabled" does.
-        const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && SOFT.has(d.code)).sort((a, b) => rank(a.code) - rank(b.code))[0];
+        const soft = drafts.filter((d) => d.likelihood === 'possible' && d.supports.length && (d.soft || SOFT.has(d.code))).sort((a, b) => rank(a.code) - rank(b.code))[0];
         if (soft) {
           soft.likelihood = 'likely';
           soft.supports.push(probeSays!);
