@@ -14,6 +14,7 @@ import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
 import { checkConfiguration, checkSubscriptions, checkUser, planState } from '../src/cli/doctor/checks.js';
 import { decide } from '../src/cli/doctor/verdict.js';
+import { runDoctor } from '../src/cli/doctor/run.js';
 import { resolveConfig } from '../src/client/config.js';
 import { GraphRequestError } from '../src/client/errors.js';
 import { builtinCatalog, PLAN } from '../src/graph/licensing.js';
@@ -539,5 +540,39 @@ describe('time limits', () => {
     assert.equal(r.json.verdict.primary.code, 'service.unavailable', explain(r));
     assert.match(r.json.verdict.primary.supports.join(' '), /deadline|--timeout/);
     assert.equal(r.code, 1);
+  });
+
+  test('--timeout 3 with every Graph call 20 s slow: the verdict names the check cut short and says to raise --timeout; one result per check', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const tenant = (await emu.tenantList()).tenants[0];
+    await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 20_000, scope: 'all' } });
+    const r = await doctor(['--timeout', '3']);
+    assert.ok(r.ms < 4000, `took ${r.ms} ms`);
+    assert.equal(r.code, 1);
+    const v = r.json.verdict.primary;
+    assert.equal(v.code, 'service.unavailable', explain(r));
+    assert.match(v.title, /the consent check was cut short by --timeout 3 s/);
+    assert.match(v.supports.join(' '), /unanswered: GET \/v1\.0\/applications\(appId=/);
+    assert.match(v.fix, /larger --timeout/);
+    assert.doesNotMatch(JSON.stringify(r.json.verdict), /pass --user/);
+    assert.doesNotMatch(r.stdout, /transport is closed/);
+    const ids = r.json.checks.map((c: any) => c.id);
+    assert.deepEqual(ids, [...new Set(ids)], `one result per check: ${ids}`);
+    // Faults off again for the tests that follow.
+    await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 0, scope: 'interactions' } });
+  });
+
+  test('a check that never returns (a credential that hangs): the run ends at the deadline and names that check', async () => {
+    await load(join(DOCTOR_DIR, 'ok.yaml'));
+    const config = await resolveConfig({ emulator: emu.url, ca: emu.ca }, {});
+    const credential = { getToken: () => new Promise<null>(() => undefined) };
+    const started = Date.now();
+    const report = await runDoctor({ config, catalog: builtinCatalog(), users: [], credential, timeoutSeconds: 1 });
+    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    assert.deepEqual(report.checks.filter((c) => c.id === 'token').map((c) => c.title), ['token did not finish']);
+    assert.equal(report.verdict.primary.code, 'unknown');
+    assert.match(report.verdict.primary.title, /ran out during the token check/);
+    assert.match(report.verdict.primary.fix, /larger --timeout/);
+    assert.doesNotMatch(report.verdict.primary.fix, /--user/);
   });
 });

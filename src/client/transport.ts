@@ -48,6 +48,8 @@ export interface Exchange extends RequestIds {
   /** Error code and message from the body of a non-2xx answer, or the transport failure. */
   errorCode?: string;
   errorMessage?: string;
+  /** With status 0: whether a connection was established before the failure. */
+  phase?: 'connect' | 'response';
   retryAfter?: string;
 }
 
@@ -208,7 +210,7 @@ export class Transport {
     const timeout = Math.floor(Math.min(req.timeoutMs ?? this.timeoutMs, left));
     const byDeadline = left <= (req.timeoutMs ?? this.timeoutMs);
     const fail = (kind: TransportError['kind'], message: string, o: { cause?: unknown; phase?: 'connect' | 'response'; code?: string } = {}): never => {
-      const e: Exchange = { ...base, status: 0, durationMs: Date.now() - started, errorCode: kind, errorMessage: message };
+      const e: Exchange = { ...base, status: 0, durationMs: Date.now() - started, errorCode: kind, errorMessage: message, phase: o.phase ?? 'response' };
       this.record(e, req);
       throw new TransportError(kind, message, ids, o);
     };

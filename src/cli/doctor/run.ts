@@ -37,6 +37,15 @@ const VERSION = '0.1.0';
 export const doctorDeadline = (startedAtMs: number, timeoutSeconds: number): number =>
   Math.round(startedAtMs) + timeoutSeconds * 1000 - Math.min(300, timeoutSeconds * 100);
 
+const pathAndQuery = (url: string): string => {
+  try {
+    const u = new URL(url);
+    return decodeURIComponent(u.pathname + u.search);
+  } catch {
+    return url;
+  }
+};
+
 export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const startedAt = Math.round(o.startedAtMs ?? Date.now());
   const deadline = o.deadline ?? doctorDeadline(startedAt, o.timeoutSeconds);
@@ -55,21 +64,38 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   let current: { id: CheckId; user?: string } = { id: 'config' };
   const users = o.users.length ? o.users : config.emulator?.defaultUser ? [config.emulator.defaultUser] : [];
 
+  // Results are taken until the race below ends; a check abandoned at the deadline may still
+  // finish in the background, and whatever it says then is dropped.
+  let open = true;
+  const noteTimeout = (id: CheckId, user: string | undefined, notStarted: boolean) => {
+    if (facts.timedOut) return;
+    const unanswered = transport.trace.find((e) => e.status === 0 && (e.errorCode === 'deadline' || e.errorCode === 'timeout'));
+    facts.timedOut = {
+      check: id, ...(user ? { user } : {}), timeoutSeconds: o.timeoutSeconds, ...(notStarted ? { notStarted } : {}),
+      ...(unanswered ? { request: `${unanswered.method} ${pathAndQuery(unanswered.url)} (${unanswered.errorMessage})`, phase: unanswered.phase ?? 'response' } : {}),
+    };
+  };
   const all = async () => {
     const step = async (id: CheckId, run: () => Promise<CheckResult | CheckResult[]> | CheckResult | CheckResult[], user?: string) => {
+      if (!open) return;
       current = { id, user };
       if (transport.remainingMs() <= 0) {
         facts.deadlineReached = true;
+        noteTimeout(id, user, true);
         checks.push({ id, status: 'skip', title: `${id} not checked`, evidence: [`the --timeout (${o.timeoutSeconds} s) ran out first`], ...(user ? { user } : {}) });
         return;
       }
+      const late = facts.deadlineReached;
+      let r: CheckResult | CheckResult[];
       try {
-        const r = await run();
-        checks.push(...(Array.isArray(r) ? r : [r]));
+        r = await run();
       } catch (e) {
         // A bug or an unforeseen answer: report it in place of the check, never crash.
-        checks.push({ id, status: 'skip', title: `${id} could not run`, evidence: [`unexpected error: ${(e as Error)?.message ?? String(e)}`], ...(user ? { user } : {}) });
+        r = { id, status: 'skip', title: `${id} could not run`, evidence: [`unexpected error: ${(e as Error)?.message ?? String(e)}`], ...(user ? { user } : {}) };
       }
+      if (!open) return;
+      checks.push(...(Array.isArray(r) ? r : [r]));
+      if (!late && facts.deadlineReached) noteTimeout(id, user, false);
     };
     await step('config', () => checkConfiguration(ctx, { tokenGiven: o.accessToken !== undefined }));
     if (o.accessToken === undefined) {
@@ -99,34 +125,38 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()) + 100); }),
   ]);
   clearTimeout(timer);
+  open = false;
   if (timedOut) {
     facts.deadlineReached = true;
+    noteTimeout(current.id, current.user, false);
     checks.push({ id: current.id, status: 'skip', title: `${current.id} did not finish`, evidence: [`the --timeout (${o.timeoutSeconds} s) ran out while this check was running`], ...(current.user ? { user: current.user } : {}) });
   }
+  // What the run saw when it ended: an abandoned check may still change facts and the trace.
+  const seen = structuredClone(facts);
+  const requests = [...transport.trace];
   await transport.close().catch(() => undefined);
 
-  const { verdict, perUser } = decideAll(facts, verdictContext);
+  const { verdict, perUser } = decideAll(seen, verdictContext);
   for (const [u, v] of perUser) u.verdict = v.primary.code;
-  const requests = [...transport.trace];
-  if (facts.deadlineReached) verdict.primary.supports.push(`the doctor stopped at its --timeout of ${o.timeoutSeconds} s`);
+  if (seen.deadlineReached && !seen.timedOut?.check) verdict.primary.supports.push(`the doctor stopped at its --timeout of ${o.timeoutSeconds} s`);
   const finished = Date.now();
   return {
     version: 1,
     tool: `copilog ${VERSION}`,
     tenantId: config.tenantId,
-    appId: facts.claims?.appid ?? config.clientId,
+    appId: seen.claims?.appid ?? config.clientId,
     cloud: config.cloud.name,
     mode: config.mode,
     ...(config.emulator ? { emulator: { url: config.emulator.url, scenario: config.emulator.scenario } } : {}),
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finished).toISOString(),
     durationMs: finished - startedAt,
-    tokenSource: facts.tokenSource,
-    ...(facts.claims ? { claims: facts.claims } : {}),
+    tokenSource: seen.tokenSource,
+    ...(seen.claims ? { claims: seen.claims } : {}),
     // Copies: after a timeout the abandoned check may still finish in the background.
     checks: [...checks],
-    users: structuredClone(facts.users),
-    ...(facts.tenant ? { tenant: facts.tenant } : {}),
+    users: seen.users,
+    ...(seen.tenant ? { tenant: seen.tenant } : {}),
     verdict,
     requests,
     bundle: null,

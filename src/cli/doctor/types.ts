@@ -196,6 +196,18 @@ export interface Facts {
   users: UserReport[];
   subscriptions?: SubscriptionFacts;
   deadlineReached?: boolean;
+  /** The check the --timeout cut short, and the request that was still unanswered then. */
+  timedOut?: {
+    check: CheckId;
+    user?: string;
+    timeoutSeconds: number;
+    /** "GET /v1.0/applications(…)": the first request the deadline (or the per-request timeout) ended. */
+    request?: string;
+    /** connect: no connection was made (TCP/TLS); response: sent, and no answer came. */
+    phase?: 'connect' | 'response';
+    /** The check had not started (the time ran out before it). */
+    notStarted?: boolean;
+  };
 }
 
 export interface BundleInfo {

@@ -390,6 +390,45 @@ function passedChecks(f: Facts, u: UserReport): string[] {
   return out;
 }
 
+/**
+ * The --timeout cut a check short. A request that was sent and not answered means Graph (or the
+ * authority) was slow: service.unavailable. Otherwise (nothing was waiting on the service, or no
+ * connection could be made) the cause is not known: unknown. Either way, the fix is more time.
+ */
+function timeoutDraft(f: Facts, u?: UserReport): Draft {
+  const t = f.timedOut!;
+  const user = u ? u.userPrincipalName ?? u.key : undefined;
+  const what = `the ${t.check} check${t.user ? ` for ${t.user}` : ''}`;
+  const limit = `--timeout ${t.timeoutSeconds} s`;
+  const raise = `Run copilog doctor again with a larger --timeout (for example --timeout ${Math.max(60, Math.ceil(t.timeoutSeconds * 2))})`;
+  const supports = [
+    t.notStarted ? `the ${limit} ran out before ${what} started` : `${what} was cut short by the ${limit}`,
+    ...(t.request ? [`unanswered: ${t.request}`] : []),
+  ];
+  if (t.request && t.phase !== 'connect') {
+    return {
+      code: 'service.unavailable', likelihood: 'likely', supports, weakens: ['a slow answer is not necessarily an outage'], user,
+      title: `The service answered too slowly: ${what} was cut short by ${limit}`,
+      explanation: `A request was sent and its answer had not come when the time ran out, so ${what} could not conclude and the checks after it did not run.`,
+      fix: `${raise}. If the service stays this slow, check Microsoft 365 admin center → Health → Service health.`,
+    };
+  }
+  if (t.request) {
+    return {
+      code: 'unknown', likelihood: 'possible', supports, weakens: [], user,
+      title: `No connection before the ${limit} ran out (${what})`,
+      explanation: `copilog could not connect (the TCP connection or TLS handshake did not complete) before the time ran out, so ${what} did not finish: a network path, proxy or firewall problem rather than the service.`,
+      fix: `Check that this machine reaches the host (DNS, proxy, firewall; copilog connects directly and does not read HTTPS_PROXY). ${raise} if the network is merely slow.`,
+    };
+  }
+  return {
+    code: 'unknown', likelihood: 'possible', supports, weakens: [], user,
+    title: `The ${limit} ran out during ${what}`,
+    explanation: `The time ran out ${t.notStarted ? 'before' : 'during'} ${what}, so it and the checks after it did not run.`,
+    fix: `${raise}.`,
+  };
+}
+
 /** The verdict for one user (or for none, when no user could be probed). */
 export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
   const drafts = [...globalDrafts(f, c), ...(u ? userDrafts(f, u) : [])];
@@ -408,6 +447,8 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
     const probeSays = p ? probeEvidence(p) : undefined;
     const confirmed = drafts.filter(blocking).sort((a, b) => rank(a.code) - rank(b.code));
     primary = confirmed[0];
+    // The time ran out before this user's probe got an answer: say where, and what to change.
+    if (!primary && f.timedOut && (!p || p.transportError)) primary = timeoutDraft(f, u);
     if (!primary && p) {
       if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
