@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
 import { checkConfiguration, checkSubscriptions, checkUser, planState } from '../src/cli/doctor/checks.js';
-import { decide } from '../src/cli/doctor/verdict.js';
+import { decide, transportDraft } from '../src/cli/doctor/verdict.js';
+import { ensurePki } from '../src/emulator/pki.js';
 import { runDoctor } from '../src/cli/doctor/run.js';
 import { resolveConfig } from '../src/client/config.js';
 import { GraphRequestError } from '../src/client/errors.js';
@@ -336,6 +337,56 @@ describe('evidence', () => {
     assert.match(r.stdout, /Fix:/);
     const coloured = await copilog(['doctor', '--emulator', emu.url, '--ca', emu.ca], { env: { FORCE_COLOR: '1' } });
     assert.match(coloured.stdout, /\x1b\[31m/);
+  });
+});
+
+describe('no answer at all: network and TLS trust are not the service', () => {
+  test('--ca naming a CA that did not sign the emulator\'s certificate: a trust problem with a CA hint, not "service health"', async () => {
+    const dir = tempDir('copilog-other-ca-');
+    try {
+      const other = await ensurePki(dir);
+      const r = await copilog(['doctor', '--emulator', emu.url, '--ca', other.ca.certPath, '--json', '--timeout', '5']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /presented a certificate that the CA in .*ca\.crt did not sign/);
+      assert.match(r.stderr, /Pass --ca with the emulator's own CA/);
+      assert.doesNotMatch(r.stderr, /Service health|Start it with|no emulator answers/);
+    } finally {
+      cleanDir(dir);
+    }
+  });
+
+  test('the verdict maps a TLS failure to config.invalid (CA hint), DNS/refused to a connectivity unknown, a slow answer and a 5xx to service.unavailable', () => {
+    const VC = { tenantId: 't', appId: 'a', authorityHost: 'login.microsoftonline.com', graphScope: 'https://graph.microsoft.com/.default', graphAudience: 'https://graph.microsoft.com', cloud: 'global' };
+    const base = () => ({ configProblems: [], tokenSource: 'none', users: [] } as any);
+    const tokenFailure = (transportKind: string, transportPhase: string, message: string) => {
+      const f = base();
+      f.tokenError = { error: transportKind, description: message, transport: `POST https://login.microsoftonline.com/t/oauth2/v2.0/token: ${message}`, transportKind, transportPhase, host: 'login.microsoftonline.com' };
+      return decide(f, VC).primary;
+    };
+    let v = tokenFailure('tls', 'connect', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate');
+    assert.equal(v.code, 'config.invalid');
+    assert.match(v.title, /certificate of login\.microsoftonline\.com is not trusted/);
+    assert.match(v.fix, /--ca PATH/);
+    v = tokenFailure('network', 'connect', 'ENOTFOUND: getaddrinfo ENOTFOUND login.microsoftonline.com');
+    assert.equal(v.code, 'unknown');
+    assert.match(v.title, /could not reach login\.microsoftonline\.com/);
+    assert.match(v.fix, /DNS|nslookup/);
+    assert.doesNotMatch(v.fix, /Service health/);
+    v = tokenFailure('timeout', 'connect', 'could not connect to login.microsoftonline.com within 10000 ms');
+    assert.equal(v.code, 'unknown', 'no connection at all is the network, not the service');
+
+    const probed = (probe: any) => {
+      const f = base();
+      Object.assign(f, { tokenSource: 'acquired', audienceOk: true, tenantOk: true, appOnly: true, hasExportRole: true, claims: { roles: ['AiEnterpriseInteraction.Read.All'] } });
+      const u: any = { key: 'lee@contoso.com', lookup: 'found', userType: 'Member', accountEnabled: true, licenses: [], copilot: { businessChat: 'enabled', skus: ['Microsoft_365_Copilot'], freeChat: false }, mailbox: { state: 'online', exchangePlans: [], signals: [] }, probe: { method: 'GET', url: 'https://graph.microsoft.com/v1.0/copilot/users/x/interactionHistory/getAllEnterpriseInteractions', clientRequestId: 'c', durationMs: 1, attempts: 1, ...probe } };
+      f.users.push(u);
+      return decide(f, VC, u).primary;
+    };
+    assert.equal(probed({ status: 0, transportError: 'ECONNREFUSED: connect ECONNREFUSED', transportKind: 'network', transportPhase: 'connect' }).code, 'unknown');
+    assert.equal(probed({ status: 0, transportError: 'self-signed certificate in certificate chain', transportKind: 'tls', transportPhase: 'connect' }).code, 'config.invalid');
+    assert.equal(probed({ status: 0, transportError: 'no answer within 10000 ms', transportKind: 'timeout', transportPhase: 'response' }).code, 'service.unavailable');
+    assert.equal(probed({ status: 503, code: 'serviceNotAvailable', message: 'busy' }).code, 'service.unavailable');
+    assert.equal(transportDraft('network', 'response', 'graph.microsoft.com', 'reset').likelihood, 'likely');
   });
 });
 

@@ -60,6 +60,14 @@ function unreadable(ctx: DoctorContext, e: unknown, what: string, permission: st
   return { status: 'skip', evidence: [`could not check ${what}: ${(e as Error)?.message ?? String(e)}`] };
 }
 
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+};
+
 const pathOf = (url: string): string => {
   try {
     const u = new URL(url);
@@ -143,7 +151,7 @@ export async function checkToken(ctx: DoctorContext, given: string | undefined):
   } catch (e) {
     if (e instanceof TransportError) {
       if (e.kind === 'deadline') f.deadlineReached = true;
-      f.tokenError = { error: e.kind, description: e.message, transport: `${e.ids.method} ${e.ids.url}: ${e.message}` };
+      f.tokenError = { error: e.kind, description: e.message, transport: `${e.ids.method} ${e.ids.url}: ${e.message}`, transportKind: e.kind, transportPhase: e.phase, host: hostOf(e.ids.url) };
       return result('token', 'fail', 'The token endpoint did not answer', [`${e.ids.method} ${e.ids.url}: ${e.message}`], { fix: e.kind === 'tls' ? 'Trust the endpoint\'s CA (--ca PATH for the emulator).' : 'Check network access to the authority host, proxies and firewalls.', docs: DOCS.clientCredentials });
     }
     const te = e instanceof TokenAcquisitionError ? e : new TokenAcquisitionError({ error: 'client_error', description: (e as Error)?.message ?? String(e) });
@@ -573,7 +581,7 @@ export async function checkProbe(ctx: DoctorContext, u: UserReport): Promise<Che
       p = { method: e.method, url: e.url, status: e.status, code: e.code, message: e.message, requestId: e.requestId, clientRequestId: e.clientRequestId, date: e.date, agsDiagnostic: e.agsDiagnostic, durationMs: last(ctx, e.clientRequestId)?.durationMs ?? 0, attempts: e.attempts, retryAfterSeconds: e.retryAfterSeconds };
     } else if (e instanceof TransportError) {
       if (e.kind === 'deadline') ctx.facts.deadlineReached = true;
-      p = { method: e.ids.method, url: e.ids.url, status: 0, clientRequestId: e.ids.clientRequestId, durationMs: last(ctx, e.ids.clientRequestId)?.durationMs ?? 0, attempts: 1, transportError: e.message };
+      p = { method: e.ids.method, url: e.ids.url, status: 0, clientRequestId: e.ids.clientRequestId, durationMs: last(ctx, e.ids.clientRequestId)?.durationMs ?? 0, attempts: e.attempts, transportError: e.message, transportKind: e.kind, transportPhase: e.phase };
     } else {
       return result('probe', 'skip', title, [`could not probe: ${(e as Error).message}`], { user: u.key, docs: DOCS.exportApi });
     }

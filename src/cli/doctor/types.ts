@@ -103,6 +103,9 @@ export interface ProbeResult {
   itemCount?: number;
   /** No answer: timeout, deadline or network failure. */
   transportError?: string;
+  /** The TransportError's kind and phase (connect: no TCP/TLS connection was made). */
+  transportKind?: 'timeout' | 'deadline' | 'network' | 'tls' | 'aborted';
+  transportPhase?: 'connect' | 'response';
 }
 
 /** pending: assigned, not provisioned yet (PendingInput, PendingActivation, PendingProvisioning, or an error status). */
@@ -181,7 +184,11 @@ export interface Facts {
   certificate?: { subject: string; thumbprint: string; notBefore: string; notAfter: string; expired: boolean; notYetValid: boolean };
   certificateError?: string;
   tokenSource: 'acquired' | 'provided' | 'none';
-  tokenError?: { aadsts?: number; error: string; description: string; traceId?: string; correlationId?: string; transport?: string };
+  tokenError?: {
+    aadsts?: number; error: string; description: string; traceId?: string; correlationId?: string;
+    /** No answer from the token endpoint: the request line and message, with the failure's kind and phase. */
+    transport?: string; transportKind?: ProbeResult['transportKind']; transportPhase?: ProbeResult['transportPhase']; host?: string;
+  };
   claims?: ClaimSummary;
   claimsError?: string;
   audienceOk?: boolean;

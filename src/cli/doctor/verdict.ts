@@ -184,7 +184,7 @@ export function cause(code: VerdictCode, c: VerdictContext, user?: string): Caus
     };
     case 'service.unavailable': return {
       title: 'The export service did not answer successfully',
-      explanation: 'The endpoint answered 5xx (or nothing within the time limit) after the retries the doctor allows.',
+      explanation: 'The endpoint answered 5xx after the retries the doctor allows, or took longer to answer than the time limit allowed.',
       fix: 'Retry later and check Microsoft 365 admin center → Health → Service health; if it persists, open a support case with the bundle.',
       docs: DOCS.health,
     };
@@ -243,9 +243,14 @@ function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
     const evidence = te.transport
       ? [`the token endpoint did not answer: ${te.transport}`]
       : [`${te.aadsts ? `AADSTS${te.aadsts}` : te.error}: ${te.description}`, ...(te.traceId ? [`trace id ${te.traceId}, correlation id ${te.correlationId ?? '-'}`] : [])];
-    let code: VerdictCode = te.transport ? 'service.unavailable' : codeForAadsts(te.aadsts, te.error);
-    if (code === 'unknown' && certBad) code = 'auth.invalid-certificate';
-    add({ code, likelihood: 'confirmed', supports: evidence, weakens: [], ...(code === 'unknown' ? { explanation: `The token request failed with an error copilog does not map: ${evidence[0]}.` } : {}) });
+    if (te.transport) {
+      // The deadline's own verdict (timeoutDraft) says which check it cut short.
+      if (te.transportKind !== 'deadline') add(transportDraft(te.transportKind, te.transportPhase, te.host ?? c.authorityHost, evidence[0]!));
+    } else {
+      let code: VerdictCode = codeForAadsts(te.aadsts, te.error);
+      if (code === 'unknown' && certBad) code = 'auth.invalid-certificate';
+      add({ code, likelihood: 'confirmed', supports: evidence, weakens: [], ...(code === 'unknown' ? { explanation: `The token request failed with an error copilog does not map: ${evidence[0]}.` } : {}) });
+    }
   }
   if (certBad) {
     add({
@@ -360,6 +365,43 @@ function probeEvidence(p: ProbeResult): string {
   return `the export endpoint answered ${p.status}${p.code ? ` ${p.code}` : ''}${p.message ? `: ${p.message}` : ''}${p.requestId ? ` (request-id ${p.requestId})` : ''}${p.attempts > 1 ? ` after ${p.attempts} attempts` : ''}`;
 }
 
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+};
+
+/**
+ * No HTTP answer. A certificate this machine does not trust is configuration (config.invalid, with
+ * the CA to pass); no connection, a refused or reset one, or a name that does not resolve is the
+ * network path (unknown, with what to check); only a request that was sent and not answered in
+ * time says something about the service (service.unavailable). 5xx answers are handled apart.
+ */
+export function transportDraft(kind: ProbeResult['transportKind'], phase: ProbeResult['transportPhase'], host: string, line: string): Draft {
+  if (kind === 'tls') {
+    return {
+      code: 'config.invalid', likelihood: 'confirmed', supports: [line], weakens: [],
+      title: `The TLS certificate of ${host} is not trusted here`,
+      explanation: `copilog could not verify the certificate ${host} presented. Either something between this machine and the service intercepts TLS with its own CA (a proxy or security appliance), or --ca names a CA that did not sign this server's certificate.`,
+      fix: `Pass the CA that signed the certificate (the intercepting proxy's, or the emulator's own <data dir>/pki/ca.crt) with --ca PATH (PEM); copilog adds it to Node's trusted roots. See what the server presents with: openssl s_client -connect ${host} -showcerts`,
+    };
+  }
+  if (kind === 'network' || phase === 'connect') {
+    const dropped = phase === 'response';
+    return {
+      code: 'unknown', likelihood: dropped ? 'likely' : 'confirmed', supports: [line], weakens: [],
+      title: dropped ? `The connection to ${host} was dropped before the answer was complete` : `copilog could not reach ${host}`,
+      explanation: dropped
+        ? `The connection to ${host} was reset or closed while the answer was coming, on every attempt the retry budget allowed. A proxy or firewall that cuts connections does this; so can the service, when it is failing.`
+        : `No HTTP answer came from ${host}: the name did not resolve, or the connection was refused, reset or never completed. That is the network path from this machine (DNS, a proxy or firewall), not the export service.`,
+      fix: `Check that this machine resolves ${host} and reaches it over HTTPS (nslookup ${host.replace(/:\d+$/, '')}; curl -v https://${host}/). copilog connects directly and does not read HTTPS_PROXY: run it where direct HTTPS to Microsoft is allowed.`,
+    };
+  }
+  return { code: 'service.unavailable', likelihood: 'likely', supports: [line], weakens: ['a slow answer is not necessarily an outage'] };
+}
+
 /** Per-user hypotheses that, with a refused probe, explain it better than "not enabled" does. */
 const SOFT = new Set<VerdictCode>(['user.disabled', 'mailbox.unavailable']);
 
@@ -450,7 +492,8 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
     // The time ran out before this user's probe got an answer: say where, and what to change.
     if (!primary && f.timedOut && (!p || p.transportError)) primary = timeoutDraft(f, u);
     if (!primary && p) {
-      if (p.transportError || p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
+      if (p.transportError) primary = { ...transportDraft(p.transportKind, p.transportPhase, hostOf(p.url), probeSays!), user: u ? u.userPrincipalName ?? u.key : undefined };
+      else if (p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status === 403 || p.status === 404) {
         const who = u ? u.userPrincipalName ?? u.key : undefined;
