@@ -148,6 +148,12 @@ describe('evidence', () => {
     assert.equal(r.json.verdict.primary.code, 'token.wrong-audience');
     assert.equal(r.json.claims.aud, 'https://outlook.office365.com');
     assert.equal(r.json.users[0].probe.status, 401);
+    // The roles of a token for another resource say nothing about Graph: no permission candidates.
+    const codes = r.json.verdict.candidates.map((c: any) => c.code);
+    assert.ok(!codes.some((c: string) => c.startsWith('permission.')), `role-based candidates listed: ${codes}`);
+    const claims = r.json.checks.find((c: any) => c.id === 'claims');
+    assert.match(claims.evidence.join(' '), /not judged, as the token is not for Microsoft Graph/);
+    assert.doesNotMatch(claims.fix, /API permissions/);
   });
 
   test('permission.not-consented names the missing assignment; missing-role says the app never asked', async () => {

@@ -222,11 +222,16 @@ export function checkClaims(ctx: DoctorContext): CheckResult {
   evidence.push(f.appOnly ? `app-only: idtyp ${c.idtyp ?? '(absent)'}, no scp` : `delegated: scp '${c.scp ?? ''}', idtyp ${c.idtyp ?? '(absent)'}`);
   if (!f.appOnly) problems.push('token.not-app-only');
 
-  f.hasExportRole = c.roles.includes(EXPORT_ROLE);
-  evidence.push(`roles: ${c.roles.length ? c.roles.join(', ') : '(none)'}${f.hasExportRole ? '' : ` (no ${EXPORT_ROLE})`}`);
-  if (!f.hasExportRole) problems.push('permission');
-  const scopes = (c.scp ?? '').split(/\s+/);
-  f.delegatedCopilotOnly = !f.hasExportRole && (scopes.some((s) => /^AiEnterpriseInteraction\.Read(\.|$)/i.test(s)) || c.roles.includes(READ_USER_ROLE));
+  if (f.audienceOk) {
+    f.hasExportRole = c.roles.includes(EXPORT_ROLE);
+    evidence.push(`roles: ${c.roles.length ? c.roles.join(', ') : '(none)'}${f.hasExportRole ? '' : ` (no ${EXPORT_ROLE})`}`);
+    if (!f.hasExportRole) problems.push('permission');
+    const scopes = (c.scp ?? '').split(/\s+/);
+    f.delegatedCopilotOnly = !f.hasExportRole && (scopes.some((s) => /^AiEnterpriseInteraction\.Read(\.|$)/i.test(s)) || c.roles.includes(READ_USER_ROLE));
+  } else {
+    // A token for another resource carries that resource's roles: they say nothing about Graph's.
+    evidence.push(`roles: ${c.roles.length ? c.roles.join(', ') : '(none)'} (for ${c.aud ?? 'another resource'}; not judged, as the token is not for Microsoft Graph)`);
+  }
 
   if (c.exp) {
     f.tokenExpired = (c.expiresInSeconds ?? 1) <= 0;

@@ -266,10 +266,15 @@ function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
     if (f.tokenExpired) {
       add({ code: 'unknown', likelihood: 'confirmed', supports: [`the token expired at ${cl.exp}`], weakens: [], explanation: 'The access token has expired; Graph answers 401 "Access token has expired or is not yet valid."', fix: 'Get a new token (or let copilog acquire one: drop --access-token).' });
     }
+    // With a token for another resource, its roles and scopes say nothing about Graph permissions:
+    // no role-based candidate then, only the audience.
+    const rolesApply = f.audienceOk !== false;
     if (f.appOnly === false) {
       const evidence = [`scp is '${cl.scp ?? ''}'${cl.idtyp ? `, idtyp is ${cl.idtyp}` : ''}`];
       add({ code: f.delegatedCopilotOnly ? 'permission.delegated-only' : 'token.not-app-only', likelihood: 'confirmed', supports: evidence, weakens: [] });
-      add({ code: f.delegatedCopilotOnly ? 'token.not-app-only' : 'permission.delegated-only', likelihood: 'possible', supports: evidence, weakens: [] });
+      if (rolesApply) add({ code: f.delegatedCopilotOnly ? 'token.not-app-only' : 'permission.delegated-only', likelihood: 'possible', supports: evidence, weakens: [] });
+    } else if (!rolesApply) {
+      // Nothing to say about roles.
     } else if (f.hasExportRole === false) {
       out.push(...roleDrafts(f));
     } else if (f.hasExportRole && f.consent?.assignment === 'absent') {
