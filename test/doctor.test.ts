@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -502,6 +502,27 @@ describe('usage errors exit 2', () => {
       assert.equal(r.stdout, '');
     });
   }
+
+  test('--bundle naming an existing file, or a path under /proc: exit 2 before the run, no hang', async () => {
+    const dir = tempDir('copilog-bundle-file-');
+    try {
+      const file = join(dir, 'not-a-dir');
+      writeFileSync(file, 'x');
+      let r = await doctor(['--bundle', file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--bundle .*not-a-dir exists and is not a directory/);
+      assert.equal(r.stdout, '');
+      r = await doctor(['--bundle', join(file, 'below')]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /cannot create the directory \(ENOTDIR/);
+      r = await doctor(['--bundle', '/proc/copilog-bundle', '--timeout', '5']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /under \/proc, a kernel pseudo file system/);
+      assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+    } finally {
+      cleanDir(dir);
+    }
+  });
 
   test('no tenant configured and no emulator running: says how to start one', async () => {
     const r = await copilog(['doctor', '--json'], { env: { COPILOG_EMULATOR_URL: 'https://127.0.0.1:9', COPILOG_EMULATOR_CA: emu.ca } });

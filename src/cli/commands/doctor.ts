@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, GUID_RE, parseCloud, resolveConfig, CLOUDS, type ClientConfig } from '../../client/config.js';
 import { TransportError } from '../../client/errors.js';
 import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../../graph/licensing.js';
-import { redact, writeBundle } from '../doctor/bundle.js';
+import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
 import { doctorDeadline, runDoctor } from '../doctor/run.js';
 import { UsageError } from '../usage.js';
@@ -64,6 +64,13 @@ export function doctorCommand(): Command {
         process.exit(1);
       }, Math.max(0, startedAtMs + o.timeout * 1000 + 500 - Date.now())).unref();
       validateFlags(o);
+      if (o.bundle !== undefined) {
+        try {
+          prepareBundleDir(o.bundle);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      }
       const catalog = loadCatalog(o.licensingCsv);
       const accessToken = o.accessToken === '-' ? readStdinToken() : o.accessToken;
       let config: ClientConfig;

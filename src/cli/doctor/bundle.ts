@@ -1,8 +1,8 @@
 // The support bundle (support-bundle.md for people, support-bundle.json for tools) and the one
 // redaction pass every byte the doctor writes or prints goes through: no JWT-looking string, no
 // configured secret, no client assertion and no Authorization value survives it.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { BundleInfo, DoctorReport } from './types.js';
 
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}/g;
@@ -121,10 +121,48 @@ export function bundleMarkdown(r: DoctorReport): string {
   return lines.join('\n');
 }
 
-/** Write support-bundle.md and support-bundle.json into dir, redacted. */
-export function writeBundle(dir: string, report: DoctorReport, secrets: readonly string[]): BundleInfo {
+/** Kernel pseudo file systems: never a place for a bundle (and Node 20's recursive mkdir can hang on /proc). */
+const PSEUDO_ROOTS = ['/proc', '/sys'];
+
+/**
+ * Check (and create) the bundle directory before the run, so a bad --bundle is a usage error up
+ * front rather than a lost bundle afterwards. Throws an Error whose message names the problem.
+ */
+export function prepareBundleDir(dir: string): string {
   const abs = resolve(dir);
-  mkdirSync(abs, { recursive: true });
+  let existing = abs;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let real = abs;
+  try {
+    real = join(realpathSync(existing), relative(existing, abs));
+  } catch {
+    // Keep the path as given.
+  }
+  const pseudo = PSEUDO_ROOTS.find((r) => [abs, real].some((p) => p === r || p.startsWith(`${r}/`)));
+  if (pseudo) throw new Error(`--bundle ${dir} is under ${pseudo}, a kernel pseudo file system: choose a directory on disk`);
+  if (existsSync(abs)) {
+    if (!statSync(abs).isDirectory()) throw new Error(`--bundle ${dir} exists and is not a directory`);
+    try {
+      accessSync(abs, constants.W_OK);
+    } catch {
+      throw new Error(`--bundle ${dir} is not writable`);
+    }
+    return abs;
+  }
+  try {
+    // A plain mkdir when the parent exists; only a missing chain needs the recursive form.
+    if (existsSync(dirname(abs))) mkdirSync(abs);
+    else mkdirSync(abs, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`--bundle ${dir}: cannot create the directory (${err.code ?? 'error'}: ${err.message})`);
+  }
+  return abs;
+}
+
+/** Write support-bundle.md and support-bundle.json into dir (see prepareBundleDir), redacted. */
+export function writeBundle(dir: string, report: DoctorReport, secrets: readonly string[]): BundleInfo {
+  const abs = prepareBundleDir(dir);
   const md = join(abs, 'support-bundle.md');
   const json = join(abs, 'support-bundle.json');
   writeFileSync(md, redact(bundleMarkdown(report), secrets) + '\n');
