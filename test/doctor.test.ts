@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { redact } from '../src/cli/doctor/bundle.js';
 import { checkConfiguration, checkSubscriptions, checkUser, planState } from '../src/cli/doctor/checks.js';
-import { decide, transportDraft } from '../src/cli/doctor/verdict.js';
+import { codeForAadsts, decide, transportDraft } from '../src/cli/doctor/verdict.js';
+import { useColour } from '../src/cli/doctor/render.js';
 import { ensurePki } from '../src/emulator/pki.js';
 import { runDoctor } from '../src/cli/doctor/run.js';
 import { resolveConfig } from '../src/client/config.js';
@@ -125,8 +126,10 @@ describe('one scenario per verdict code (scenarios/doctor/<code>.yaml)', () => {
 describe('evidence', () => {
   test('the JSON document has the documented shape and names the default app and user', async () => {
     await load(join(DOCTOR_DIR, 'ok.yaml'));
-    const r = await doctor();
+    // The same user twice, in another letter case: checked once.
+    const r = await doctor(['--user', 'megan.bowen@northwind.onmicrosoft.com', '--user', 'Megan.Bowen@Northwind.onmicrosoft.com']);
     const j = r.json;
+    assert.equal(j.users.length, 1, 'a repeated --user is checked once');
     for (const k of ['version', 'tenantId', 'appId', 'cloud', 'startedAt', 'checks', 'users', 'verdict', 'bundle']) assert.ok(k in j, k);
     assert.equal(j.tenantId, '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
     assert.equal(j.appId, '5c3e1a9b-7d2f-4e6a-9b8c-1d2e3f4a5b6c');
@@ -484,6 +487,50 @@ describe('licences and mailbox from what Graph returns (unit: fake user objects)
     v = decide(ctx.facts, VC, u);
     assert.equal(v.primary.code, 'ok');
     assert.ok(v.candidates.some((c) => c.code === 'license.no-copilot' && c.likelihood === 'possible' && /not provisioned yet/.test(c.title)), 'mentioned among the candidates');
+  });
+});
+
+describe('small things', () => {
+  test('FORCE_COLOR=0 turns colour off; NO_COLOR wins; another FORCE_COLOR turns it on', () => {
+    assert.equal(useColour({ isTTY: true }, { FORCE_COLOR: '0' }), false);
+    assert.equal(useColour({ isTTY: true }, { FORCE_COLOR: 'false' }), false);
+    assert.equal(useColour({ isTTY: false }, { FORCE_COLOR: '1' }), true);
+    assert.equal(useColour({ isTTY: true }, { FORCE_COLOR: '1', NO_COLOR: '1' }), false);
+    assert.equal(useColour({ isTTY: true }, {}), true);
+    assert.equal(useColour({ isTTY: false }, {}), false);
+  });
+
+  test('an unrecognised invalid_client is blamed on the credential used, never a secret that was not', () => {
+    assert.equal(codeForAadsts(undefined, 'invalid_client', 'certificate'), 'auth.invalid-certificate');
+    assert.equal(codeForAadsts(undefined, 'invalid_client', 'secret'), 'auth.invalid-secret');
+    assert.equal(codeForAadsts(undefined, 'invalid_client'), 'unknown', 'another credential: not guessed');
+    assert.equal(codeForAadsts(7000215, 'invalid_client', 'certificate'), 'auth.invalid-secret', 'a known AADSTS number keeps its meaning');
+  });
+
+  test('a confirmed cause is not "supported" by a throttled or failing probe; that answer is listed apart', () => {
+    const VC = { tenantId: 't', appId: 'a', authorityHost: 'login.microsoftonline.com', graphScope: 'https://graph.microsoft.com/.default', graphAudience: 'https://graph.microsoft.com', cloud: 'global' };
+    const verdictFor = (probe: any) => {
+      const f: any = { configProblems: [], tokenSource: 'acquired', users: [], audienceOk: true, tenantOk: true, appOnly: true, hasExportRole: true, claims: { roles: ['AiEnterpriseInteraction.Read.All'] } };
+      const u: any = { key: 'lee@contoso.com', lookup: 'found', userType: 'Member', accountEnabled: true, licenses: [{ skuId: 'x', skuPartNumber: 'SPE_E5', plans: [] }], copilot: { businessChat: 'absent', skus: [], freeChat: false }, mailbox: { state: 'online', exchangePlans: [], signals: [] }, probe: { method: 'GET', url: 'https://graph.microsoft.com/v1.0/x', clientRequestId: 'c', durationMs: 1, attempts: 3, ...probe } };
+      f.users.push(u);
+      return decide(f, VC, u);
+    };
+    for (const [status, listed] of [[503, 'service.unavailable'], [429, 'throttled']] as const) {
+      const v = verdictFor({ status, code: status === 429 ? 'TooManyRequests' : 'serviceNotAvailable', message: 'm' });
+      assert.equal(v.primary.code, 'license.no-copilot');
+      assert.doesNotMatch(v.primary.supports.join(' '), new RegExp(`answered ${status}`), `${status} is not evidence of a missing licence`);
+      const apart = v.candidates.find((c) => c.code === listed);
+      assert.ok(apart && apart.likelihood === 'possible' && /answered/.test(apart.supports.join(' ')), `${status} listed as ${listed}`);
+    }
+    const refused = verdictFor({ status: 403, code: 'Forbidden', message: 'UnknownError' });
+    assert.match(refused.primary.supports.join(' '), /answered 403/, 'a refusal still backs it');
+  });
+
+  test('a tiny --timeout: says the time ran out, never that the emulator is not running', async () => {
+    const r = await doctor(['--timeout', '0.01']);
+    assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
+    assert.match(r.stderr, /--timeout/);
+    assert.doesNotMatch(r.stderr, /Start it with|no emulator answers|not running/);
   });
 });
 

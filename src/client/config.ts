@@ -96,6 +96,9 @@ export class ConfigError extends CopilogError {}
 /** Why the emulator's defaults could not be read, without claiming more than was seen. */
 function emulatorUnreachable(url: string, caPath: string, e: Error, explicit: boolean): string {
   const t = e instanceof TransportError ? e : undefined;
+  if (t?.kind === 'deadline' && t.message.startsWith('not sent')) {
+    return `the time limit ran out before copilog could ask the emulator at ${url} for its defaults (${t.message}); allow more time (copilog doctor --timeout SECONDS).`;
+  }
   if (t && (t.kind === 'timeout' || t.kind === 'deadline')) {
     // A slow answer is not a missing emulator: say what happened and what to try.
     return `${explicit ? 'the emulator' : 'no tenant is configured, and the emulator'} at ${url} did not answer in time: ${t.message}. If it is running and busy, allow more time (copilog doctor --timeout SECONDS); otherwise check that ${url} is the URL the emulator printed when it started.`;

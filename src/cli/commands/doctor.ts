@@ -90,7 +90,9 @@ export function doctorCommand(): Command {
       const flagProblems = config.problems.filter((p) => p.source === 'flag');
       if (flagProblems.length) throw new UsageError(flagProblems.map((p) => p.message).join('; '));
 
-      const report = await runDoctor({ config, catalog, users: o.user, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline });
+      // The same user given twice (in any letter case) is checked once.
+      const users = o.user.filter((u, i) => o.user.findIndex((v) => v.toLowerCase() === u.toLowerCase()) === i);
+      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline });
       const secrets = [
         config.credential.kind === 'secret' ? config.credential.secret : '',
         o.clientSecret ?? '', process.env.AZURE_CLIENT_SECRET ?? '', process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD ?? '', accessToken ?? '',

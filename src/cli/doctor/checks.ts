@@ -4,7 +4,7 @@
 // `skip` with the reason and the permission that would enable it; it never throws.
 import { decodeJwt } from 'jose';
 import { interactionHistoryPath, interactionQuery } from '../../client/copilot.js';
-import { readCertificate, type TokenCredentialLike } from '../../client/credential.js';
+import { MsalCredential, readCertificate, type TokenCredentialLike } from '../../client/credential.js';
 import type { ClientConfig, Source } from '../../client/config.js';
 import { GraphRequestError, TokenAcquisitionError, TransportError } from '../../client/errors.js';
 import { keyValue, type GraphClient } from '../../client/graph.js';
@@ -155,8 +155,10 @@ export async function checkToken(ctx: DoctorContext, given: string | undefined):
       return result('token', 'fail', 'The token endpoint did not answer', [`${e.ids.method} ${e.ids.url}: ${e.message}`], { fix: e.kind === 'tls' ? 'Trust the endpoint\'s CA (--ca PATH for the emulator).' : 'Check network access to the authority host, proxies and firewalls.', docs: DOCS.clientCredentials });
     }
     const te = e instanceof TokenAcquisitionError ? e : new TokenAcquisitionError({ error: 'client_error', description: (e as Error)?.message ?? String(e) });
-    f.tokenError = { aadsts: te.aadsts, error: te.error, description: te.description, traceId: te.traceId, correlationId: te.correlationId };
-    const code = codeForAadsts(te.aadsts, te.error);
+    // The configured secret or certificate, when MSAL (not a caller's credential) used it.
+    const kind = ctx.credential instanceof MsalCredential && ctx.config.credential.kind !== 'none' ? ctx.config.credential.kind : undefined;
+    f.tokenError = { aadsts: te.aadsts, error: te.error, description: te.description, traceId: te.traceId, correlationId: te.correlationId, ...(kind ? { credentialKind: kind } : {}) };
+    const code = codeForAadsts(te.aadsts, te.error, kind);
     const k = cause(code, ctx.verdict);
     return result('token', 'fail', `Token refused: ${code === 'unknown' ? te.error : k.title}`, [
       `${te.aadsts ? `AADSTS${te.aadsts}` : te.error}${te.aadsts ? ` (${te.error})` : ''}: ${te.description}`,

@@ -1,10 +1,14 @@
-// The doctor's human report: colour on a TTY (NO_COLOR turns it off, FORCE_COLOR on), plain
+// The doctor's human report: colour on a TTY (NO_COLOR or FORCE_COLOR=0 turn it off, any other FORCE_COLOR on), plain
 // text otherwise. --json prints the report object instead (commands/doctor.ts).
 import type { Candidate, CheckResult, CheckStatus, DoctorReport } from './types.js';
 
 export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  // FORCE_COLOR=0 (or false) forces colour off, any other value on, as Node and chalk read it.
+  if (env.FORCE_COLOR !== undefined) {
+    if (env.FORCE_COLOR === '0' || env.FORCE_COLOR.toLowerCase() === 'false') return false;
+    return true;
+  }
   return !!stream.isTTY && env.TERM !== 'dumb';
 }
 

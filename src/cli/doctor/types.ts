@@ -188,6 +188,8 @@ export interface Facts {
     aadsts?: number; error: string; description: string; traceId?: string; correlationId?: string;
     /** No answer from the token endpoint: the request line and message, with the failure's kind and phase. */
     transport?: string; transportKind?: ProbeResult['transportKind']; transportPhase?: ProbeResult['transportPhase']; host?: string;
+    /** The credential that was refused, when copilog's own (MSAL) made the request. */
+    credentialKind?: 'secret' | 'certificate';
   };
   claims?: ClaimSummary;
   claimsError?: string;

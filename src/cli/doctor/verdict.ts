@@ -197,8 +197,12 @@ export function cause(code: VerdictCode, c: VerdictContext, user?: string): Caus
   }
 }
 
-/** AADSTS number → verdict code. */
-export function codeForAadsts(n: number | undefined, error?: string): VerdictCode {
+/**
+ * AADSTS number → verdict code. An invalid_client without a number copilog knows is blamed on the
+ * credential actually used: the secret, or the certificate's assertion; unknown for another
+ * credential (an @azure/identity one, say).
+ */
+export function codeForAadsts(n: number | undefined, error?: string, credential?: 'secret' | 'certificate'): VerdictCode {
   switch (n) {
     case 90002: case 90072: return 'auth.tenant-not-found';
     case 700016: case 70001: case 70002: return 'auth.app-not-found';
@@ -208,7 +212,7 @@ export function codeForAadsts(n: number | undefined, error?: string): VerdictCod
     case 500011: return 'token.wrong-audience';
     case 700038: case 7000218: case 900144: case 1002012: case 70011: return 'config.invalid';
     default:
-      if (error === 'invalid_client') return 'auth.invalid-secret';
+      if (error === 'invalid_client' && credential) return credential === 'certificate' ? 'auth.invalid-certificate' : 'auth.invalid-secret';
       return 'unknown';
   }
 }
@@ -247,7 +251,7 @@ function globalDrafts(f: Facts, c: VerdictContext): Draft[] {
       // The deadline's own verdict (timeoutDraft) says which check it cut short.
       if (te.transportKind !== 'deadline') add(transportDraft(te.transportKind, te.transportPhase, te.host ?? c.authorityHost, evidence[0]!));
     } else {
-      let code: VerdictCode = codeForAadsts(te.aadsts, te.error);
+      let code: VerdictCode = codeForAadsts(te.aadsts, te.error, te.credentialKind);
       if (code === 'unknown' && certBad) code = 'auth.invalid-certificate';
       add({ code, likelihood: 'confirmed', supports: evidence, weakens: [], ...(code === 'unknown' ? { explanation: `The token request failed with an error copilog does not map: ${evidence[0]}.` } : {}) });
     }
@@ -545,8 +549,12 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
         }
       }
       primary ??= { code: 'unknown', likelihood: 'possible', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined, explanation: `The export endpoint refused the request in a way copilog does not map (${p.status}${p.code ? ` ${p.code}` : ''}).` };
-    } else if (primary && probeSays) {
-      primary.supports.push(probeSays);
+    } else if (primary && probeSays && p) {
+      // A refusal backs the cause; a throttled, failing or silent endpoint says nothing about it,
+      // and is listed apart.
+      if (p.status === 401 || p.status === 403 || p.status === 404) primary.supports.push(probeSays);
+      else if (p.status === 429) drafts.push({ code: 'throttled', likelihood: 'possible', supports: [probeSays], weakens: [`${primary.code} alone stops the export`], user: primary.user });
+      else if (p.status >= 500 || (p.transportError && !f.timedOut)) drafts.push({ code: 'service.unavailable', likelihood: 'possible', supports: [probeSays], weakens: [`${primary.code} alone stops the export`], user: primary.user });
     }
     primary ??= { code: 'unknown', likelihood: 'possible', supports: [u ? 'the probe did not run' : 'no user to probe: pass --user ID|UPN'], weakens: [], explanation: u ? 'The probe could not run, and no precondition failed.' : 'No precondition failed, but without a user the export endpoint could not be probed.', fix: 'Run again with --user <object id or UPN> of a user who uses Copilot.' };
   }
