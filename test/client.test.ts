@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import {
 } from '../src/client/index.js';
 import { SCENARIO_DIR } from '../src/cli/scenarios.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
+import { silentServer } from './support/net.js';
 
 const OK = join(SCENARIO_DIR, 'doctor', 'ok.yaml');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,14 +54,6 @@ async function loopback(handle: (req: IncomingMessage, res: ServerResponse, body
   };
 }
 
-/** Accepts TCP connections and never writes a byte (a TLS handshake that never completes). */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((s) => { sockets.add(s); s.on('error', () => undefined); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { port, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
-}
 
 const json = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer as createNetServer, type Socket } from 'node:net';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { resolveConfig } from '../src/client/config.js';
 import { GraphRequestError } from '../src/client/errors.js';
 import { builtinCatalog, PLAN } from '../src/graph/licensing.js';
 import { cleanDir, tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
+import { silentServer } from './support/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCTOR_DIR = join(SCENARIO_DIR, 'doctor');
@@ -631,14 +631,6 @@ describe('secrets never leave', () => {
   });
 });
 
-/** Accepts TCP connections on loopback and never writes a byte (a TLS handshake that never completes). */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((s) => { sockets.add(s); s.on('error', () => undefined); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { port, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
-}
 
 describe('time limits', () => {
   test('--timeout 2 against a server that accepts TCP and never answers: ends in about 2 s, says it did not answer in time', async () => {

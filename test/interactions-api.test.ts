@@ -7,14 +7,12 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateCollectionResponse } from './support/csdl.js';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
-import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, qs } from './support/interactions.js';
+import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, getPage, qs, type Page, type Truth } from './support/interactions.js';
 
 const PREFIX = APP_CLASS_PREFIX;
 const BIZCHAT = `${PREFIX}BizChat`;
 const TEAMS = `${PREFIX}Teams`;
 
-interface Page { status: number; headers: Headers; body: any }
-interface Truth { userId: string; interaction: any }
 
 let emu: TestEmulator;
 let tid: string;
@@ -24,11 +22,7 @@ const users: Record<string, string> = {};
 const path = exportPath;
 const q = qs;
 
-async function get(url: string, bearer = token): Promise<Page> {
-  const r = await emu.fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : undefined };
-}
+const get = (url: string, bearer = token): Promise<Page> => getPage(emu, url, bearer);
 
 async function pageAll(url: string): Promise<{ items: any[]; pages: Page[] }> {
   const items: any[] = [];

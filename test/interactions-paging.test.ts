@@ -7,12 +7,10 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateCollectionResponse, validateEntity } from './support/csdl.js';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
-import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, qs } from './support/interactions.js';
+import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, getPage, qs, type Page, type Truth } from './support/interactions.js';
 
 const PREFIX = APP_CLASS_PREFIX;
 
-interface Page { status: number; headers: Headers; body: any }
-interface Truth { userId: string; interaction: any }
 
 let emu: TestEmulator;
 let tid: string;
@@ -22,11 +20,7 @@ const users: Record<string, string> = {};
 const path = exportPath;
 const q = qs;
 
-async function get(url: string): Promise<Page> {
-  const r = await emu.fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : undefined };
-}
+const get = (url: string): Promise<Page> => getPage(emu, url, token);
 
 async function truth(user?: string): Promise<Truth[]> {
   const r = await emu.fetch(`/_emulator/tenants/${tid}/interactions${user ? `?user=${user}` : ''}`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../../src/cli/scenarios.js';
+import type { TestEmulator } from './emulator.js';
 
 export const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
 
@@ -26,4 +27,14 @@ export function jsonOrUndefined(text: string): any {
   } catch {
     return undefined;
   }
+}
+
+export interface Page { status: number; headers: Headers; body: any }
+export interface Truth { userId: string; interaction: any }
+
+/** One GET with a bearer token; the body parsed as JSON (undefined when empty). */
+export async function getPage(emu: TestEmulator, url: string, bearer: string): Promise<Page> {
+  const r = await emu.fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : undefined };
 }
