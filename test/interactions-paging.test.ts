@@ -6,8 +6,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateCollectionResponse, validateEntity } from './support/csdl.js';
-import { withEmulator, type TestEmulator } from './support/emulator.js';
-import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, getPage, qs, type Page, type Truth } from './support/interactions.js';
+import type { TestEmulator } from './support/emulator.js';
+import { APP_CLASS_PREFIX, exportPath, getPage, qs, startDemo, type Page, type Truth } from './support/interactions.js';
 
 const PREFIX = APP_CLASS_PREFIX;
 
@@ -51,11 +51,9 @@ function assertBadRequest(p: Page, code = 'invalidRequest'): void {
 }
 
 before(async () => {
-  emu = await withEmulator(demoWithoutThrottling());
-  const t = (await emu.tenantList()).tenants[0];
-  tid = t.id;
-  for (const u of t.users) users[u.userPrincipalName.split('@')[0].split('_')[0]] = u.id;
-  token = await emu.token();
+  let demoUsers: Record<string, string>;
+  ({ emu, tid, users: demoUsers, token } = await startDemo());
+  Object.assign(users, demoUsers);
 });
 after(async () => emu?.close());
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SCENARIO_DIR } from '../../src/cli/scenarios.js';
-import type { TestEmulator } from './emulator.js';
+import { withEmulator, type TestEmulator } from './emulator.js';
 
 export const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
 
@@ -37,4 +37,13 @@ export async function getPage(emu: TestEmulator, url: string, bearer: string): P
   const r = await emu.fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
   const text = await r.text();
   return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The demo tenant without throttling, with its users by UPN local part and an export token. */
+export async function startDemo(): Promise<{ emu: TestEmulator; tid: string; users: Record<string, string>; token: string }> {
+  const emu = await withEmulator(demoWithoutThrottling());
+  const t = (await emu.tenantList()).tenants[0];
+  const users: Record<string, string> = {};
+  for (const u of t.users) users[u.userPrincipalName.split('@')[0].split('_')[0]] = u.id;
+  return { emu, tid: t.id, users, token: await emu.token() };
 }
