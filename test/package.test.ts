@@ -1,5 +1,6 @@
 // The shipped code (bin/, src/) must run from a production install: every package it imports is
-// a runtime dependency, not a devDependency. (A dev-only import passes CI, which installs both.)
+// a runtime dependency, not a devDependency (a dev-only import passes CI, which installs both).
+// And the architecture holds: the emulator and the client meet only on the wire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -39,4 +40,31 @@ test('every package bin/ and src/ import is in dependencies', () => {
 test('dependencies run on Node 20: engines and the better-sqlite3 major', () => {
   assert.match(pkg.engines.node, />=\s*20/);
   assert.match(pkg.dependencies['better-sqlite3'], /^\^?12\./, 'better-sqlite3 13 crashes on Node 20');
+});
+
+/** Relative imports of a file, resolved to paths under src/. */
+function localImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from\s+|import\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => join(file, '..', m[1]!).slice(root.length));
+}
+
+test('the emulator and the client never import each other; src/graph imports neither', () => {
+  const rules: [string, RegExp][] = [
+    ['src/emulator/', /^src\/(client|cli)\//],
+    ['src/client/', /^src\/(emulator|cli)\//],
+    ['src/cli/doctor/', /^src\/emulator\//],
+    ['src/graph/', /^src\/(emulator|client|cli)\//],
+  ];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const f of files(join(root, 'src'))) {
+    const rel = f.slice(root.length);
+    for (const [dir, banned] of rules) {
+      if (!rel.startsWith(dir)) continue;
+      checked++;
+      for (const target of localImports(f)) if (banned.test(target)) broken.push(`${rel} imports ${target}`);
+    }
+  }
+  assert.ok(checked > 40, `checked ${checked} files`);
+  assert.deepEqual(broken, []);
 });
