@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { withEmulator, type TestEmulator } from './support/emulator.js';
-import { APP_CLASS_PREFIX, demoWithoutThrottling, exportPath, jsonOrUndefined } from './support/interactions.js';
+import type { TestEmulator } from './support/emulator.js';
+import { APP_CLASS_PREFIX, exportPath, jsonOrUndefined, startDemo } from './support/interactions.js';
 
 const RUNS = Number(process.env.COPILOG_FUZZ_RUNS ?? 250);
 const SEED = process.env.COPILOG_FUZZ_SEED ? Number(process.env.COPILOG_FUZZ_SEED) : undefined;
@@ -18,10 +18,7 @@ let adele: string;
 let realSkiptoken: string;
 
 before(async () => {
-  emu = await withEmulator(demoWithoutThrottling());
-  const t = (await emu.tenantList()).tenants[0];
-  adele = t.default.userId;
-  token = await emu.token();
+  ({ emu, defaultUserId: adele, token } = await startDemo());
   const first = await emu.fetch(exportPath(adele, '$top=5'), { headers: { authorization: `Bearer ${token}` } });
   realSkiptoken = new URL((await first.json())['@odata.nextLink']).searchParams.get('$skiptoken')!;
 });

@@ -2,8 +2,8 @@
 // #22), and the locale a scenario gives each user.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withEmulator, type TestEmulator } from './support/emulator.js';
-import { demoWithoutThrottling, exportPath } from './support/interactions.js';
+import type { TestEmulator } from './support/emulator.js';
+import { exportPath, startDemo } from './support/interactions.js';
 
 let emu: TestEmulator;
 let tid: string;
@@ -11,11 +11,7 @@ let uid: string;
 let token: string;
 
 before(async () => {
-  emu = await withEmulator(demoWithoutThrottling());
-  const t = (await emu.tenantList()).tenants[0];
-  tid = t.id;
-  uid = t.default.userId;
-  token = await emu.token();
+  ({ emu, tid, defaultUserId: uid, token } = await startDemo());
 });
 after(() => emu.close());
 

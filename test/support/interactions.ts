@@ -40,10 +40,10 @@ export async function getPage(emu: TestEmulator, url: string, bearer: string): P
 }
 
 /** The demo tenant without throttling, with its users by UPN local part and an export token. */
-export async function startDemo(): Promise<{ emu: TestEmulator; tid: string; users: Record<string, string>; token: string }> {
+export async function startDemo(): Promise<{ emu: TestEmulator; tid: string; users: Record<string, string>; defaultUserId: string; token: string }> {
   const emu = await withEmulator(demoWithoutThrottling());
   const t = (await emu.tenantList()).tenants[0];
   const users: Record<string, string> = {};
   for (const u of t.users) users[u.userPrincipalName.split('@')[0].split('_')[0]] = u.id;
-  return { emu, tid: t.id, users, token: await emu.token() };
+  return { emu, tid: t.id, users, defaultUserId: t.default.userId, token: await emu.token() };
 }

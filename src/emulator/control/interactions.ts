@@ -3,14 +3,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { EmulatorContext } from '../context.js';
+import type { TenantState } from '../state.js';
 import { graphErrors } from '../graph/errors.js';
 import { ensureHistory } from '../graph/interactions.js';
 import { StoreInputError } from '../interactions/store.js';
 
-export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
+export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorContext, tenantOr404: (id: string) => TenantState): void {
   const find = (tid: string, uid?: string) => {
-    const t = ctx.state.tenant(tid);
-    if (!t) throw graphErrors.notFound(`No tenant ${tid}.`);
+    const t = tenantOr404(tid);
     const u = uid === undefined ? undefined : t.user(uid);
     if (uid !== undefined && !u) throw graphErrors.notFound(`No user ${uid} in tenant ${t.id}.`);
     return { t, u };

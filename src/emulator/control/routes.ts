@@ -158,5 +158,5 @@ export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void 
     return { token_type: 'Bearer', expires_in: expiresIn, access_token: token };
   });
 
-  interactionControlRoutes(app, ctx);
+  interactionControlRoutes(app, ctx, tenantOr404);
 }

@@ -84,7 +84,7 @@ function renderUser(t: TenantState, u: DirectoryUser): Json {
   };
 }
 
-function licenseDetails(u: DirectoryUser, t: TenantState): Json[] {
+function licenseDetails(u: DirectoryUser): Json[] {
   return u.licenses.map((l) => ({
     id: createHash('sha256').update(`${u.id}:${l.sku.skuId}`).digest('base64url').slice(0, 43),
     skuId: l.sku.skuId,
@@ -96,7 +96,6 @@ function licenseDetails(u: DirectoryUser, t: TenantState): Json[] {
       servicePlanName: name,
     })),
   }));
-  void t;
 }
 
 function subscribedSkus(t: TenantState): Json[] {
@@ -287,7 +286,7 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
     .add('users/{id}', dir((r) => single(r, 'users', cachedUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
-      return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u, r.tenant), same, 'microsoft.graph.licenseDetails');
+      return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u), same, 'microsoft.graph.licenseDetails');
     }))
     .add('subscribedskus', dir((r) => collection(r, 'subscribedSkus', subscribedSkus(r.tenant), same, 'microsoft.graph.subscribedSku')))
     .add('organization', dir((r) => collection(r, 'organization', [{

@@ -108,17 +108,16 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const cursor = readCursor(r, q, '*');
     // Walk licensed users in directory order, filling one page across users.
     const out: { userIndex: number; item: AiInteraction }[] = [];
-    const c = cursor;
-    for (let i = c.userIndex; i < t.users.length && out.length <= q.top; i++) {
+    for (let i = cursor.userIndex; i < t.users.length && out.length <= q.top; i++) {
       const u = t.users[i]!;
       if (!t.enabledPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
       ensureHistory(ctx, t, u);
-      const from = i === c.userIndex ? c : { ...c, userIndex: i, createdMs: -1, id: '' };
+      const from = i === cursor.userIndex ? cursor : { ...cursor, userIndex: i, createdMs: -1, id: '' };
       for (const item of fetch(t, u, { ...q, top: q.top - out.length }, from)) out.push({ userIndex: i, item });
     }
     const page = out.slice(0, q.top);
     const last = page[page.length - 1];
-    const next = out.length > q.top && last ? { ...nextCursor(c, last.item, q.top), userIndex: last.userIndex } : undefined;
+    const next = out.length > q.top && last ? { ...nextCursor(cursor, last.item, q.top), userIndex: last.userIndex } : undefined;
     return reply(r, q, page.map((p) => p.item), next, '*');
   };
 
