@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { emulatorCommand } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { exportCommand } from './commands/export.js';
 import { UsageError } from './usage.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
 
@@ -15,6 +16,7 @@ const program = new Command('copilog')
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
+program.addCommand(exportCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -21,7 +21,7 @@ export interface AccessToken {
 
 /** The @azure/identity TokenCredential contract, structurally. */
 export interface TokenCredentialLike {
-  getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal }): Promise<AccessToken | null>;
+  getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal; forceRefresh?: boolean }): Promise<AccessToken | null>;
 }
 
 /** A token the caller already has; getToken returns it whatever the scope. */
@@ -147,11 +147,12 @@ export class MsalCredential implements TokenCredentialLike {
     });
   }
 
-  async getToken(scopes: string | string[]): Promise<AccessToken> {
+  /** MSAL's cache serves a token until shortly before it expires; forceRefresh asks Entra for a new one. */
+  async getToken(scopes: string | string[], options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
     this.network.lastError = undefined;
     this.network.lastTransportError = undefined;
     try {
-      const r = await this.app.acquireTokenByClientCredential({ scopes: Array.isArray(scopes) ? scopes : [scopes] });
+      const r = await this.app.acquireTokenByClientCredential({ scopes: Array.isArray(scopes) ? scopes : [scopes], ...(options.forceRefresh ? { skipCache: true } : {}) });
       if (!r?.accessToken) throw new TokenAcquisitionError({ error: 'no_token', description: 'MSAL returned no access token.' });
       return { token: r.accessToken, expiresOnTimestamp: r.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
     } catch (e) {

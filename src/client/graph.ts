@@ -5,7 +5,7 @@
 import type { TokenCredentialLike } from './credential.js';
 import { CrossOriginError, GraphRequestError, GraphResponseError, parseGraphErrorBody } from './errors.js';
 import type { CollectionPage } from './models.js';
-import { parseRetryAfter, type Exchange, type RetryPolicy, type Transport, type TransportRequest } from './transport.js';
+import { parseRetryAfter, type Exchange, type RequestGate, type RetryPolicy, type Transport, type TransportRequest } from './transport.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -18,6 +18,8 @@ export interface GraphClientOptions {
   transport: Transport;
   /** Overrides the transport's retry policy for Graph calls. */
   retry?: RetryPolicy;
+  /** A shared gate (rate limiter) every Graph request passes through. */
+  gate?: RequestGate;
 }
 
 export interface GraphRequestInit {
@@ -28,6 +30,8 @@ export interface GraphRequestInit {
   headers?: Record<string, string>;
   /** Ends the request (and its retries): TransportError kind `aborted`. */
   signal?: AbortSignal;
+  /** Ask the credential for a new token instead of a cached one (after a 401 for an expired token). */
+  freshToken?: boolean;
 }
 
 export interface GraphResponse<T> {
@@ -117,7 +121,8 @@ export class GraphClient {
     const method = init.method ?? 'GET';
     const url = this.url(pathOrUrl, query);
     if (originOf(url) !== this.origin) throw new CrossOriginError(url, this.origin);
-    const token = await this.o.credential.getToken(this.o.scope, init.signal ? { abortSignal: init.signal } : undefined);
+    const tokenOptions = init.signal || init.freshToken ? { ...(init.signal ? { abortSignal: init.signal } : {}), ...(init.freshToken ? { forceRefresh: true } : {}) } : undefined;
+    const token = await this.o.credential.getToken(this.o.scope, tokenOptions);
     if (!token) throw new GraphRequestError({ status: 401, code: 'NoToken', message: 'The credential returned no token.', method, url, clientRequestId: '' });
     const hasBody = init.body !== undefined;
     const res = await this.o.transport.send({
@@ -127,6 +132,7 @@ export class GraphClient {
       ...(hasBody ? { body: JSON.stringify(init.body) } : {}),
       ...(this.o.retry ? { retry: this.o.retry } : {}),
       ...(init.signal ? { signal: init.signal } : {}),
+      ...(this.o.gate ? { gate: this.o.gate } : {}),
     });
     const e = res.exchange;
     const ids = { method: e.method, url: e.url, requestId: e.requestId, clientRequestId: e.clientRequestId, date: e.date, agsDiagnostic: e.agsDiagnostic };

@@ -53,6 +53,19 @@ export interface Exchange extends RequestIds {
   retryAfter?: string;
 }
 
+/**
+ * Something every attempt passes through before it is sent: export's shared rate limiter. One
+ * gate serves many concurrent requests, so a Retry-After that one of them gets holds them all.
+ */
+export interface RequestGate {
+  /** Resolves when the request may be sent; rejects when the signal aborts. */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** The service asked for a pause (a 429, or a 503/504 with Retry-After): every request through the gate waits. */
+  backOff(ms: number, status: number): void;
+  /** Each completed attempt (answered or not), for rate and latency accounting. */
+  settled?(e: Exchange): void;
+}
+
 export interface TransportOptions {
   /** PEM CA certificate(s) to trust in addition to Node's roots (the emulator's CA). */
   ca?: string | Buffer;
@@ -64,6 +77,8 @@ export interface TransportOptions {
   userAgent?: string;
   /** Called for each exchange as it completes (the trace keeps them too). */
   onExchange?: (e: Exchange) => void;
+  /** Keep every exchange in `trace` (default true; a long export turns it off to stay flat in memory). */
+  keepTrace?: boolean;
 }
 
 export interface TransportRequest {
@@ -78,6 +93,8 @@ export interface TransportRequest {
   untraced?: boolean;
   /** Ends the request (and its retries) when aborted: TransportError kind `aborted`. */
   signal?: AbortSignal;
+  /** Passed before each attempt; told about Retry-After (see RequestGate). */
+  gate?: RequestGate;
 }
 
 export interface TransportResponse {
@@ -161,6 +178,7 @@ export class Transport {
       let res: Omit<TransportResponse, 'attempts'>;
       let waitMs: number;
       try {
+        if (req.gate) await this.throughGate(req, clientRequestId);
         res = await this.once(req, clientRequestId, attempt);
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
@@ -173,13 +191,23 @@ export class Transport {
         continue;
       }
       if (!retryableStatus(req.method, res.status) || attempt > policy.maxRetries) return { ...res, attempts: attempt };
-      const seconds = parseRetryAfter(res.headers['retry-after']) ?? Math.min(2 ** (attempt - 1), 8);
+      const advertised = parseRetryAfter(res.headers['retry-after']);
+      const seconds = advertised ?? Math.min(2 ** (attempt - 1), 8);
       waitMs = Math.ceil(seconds * 1000);
+      if (req.gate && (advertised !== undefined || res.status === 429)) req.gate.backOff(waitMs, res.status);
       // Waiting less than asked is throttled again (Graph counts early retries), so a wait the
       // policy or the deadline cannot afford ends the retries: the caller sees the real answer.
       if (waitMs > policy.maxWaitMs || waited + waitMs > policy.budgetMs || waitMs >= this.remainingMs()) return { ...res, attempts: attempt };
       waited += waitMs;
       await this.pause(waitMs, req, clientRequestId);
+    }
+  }
+
+  private async throughGate(req: TransportRequest, clientRequestId: string): Promise<void> {
+    try {
+      await req.gate!.acquire(req.signal);
+    } catch (err) {
+      throw new TransportError('aborted', 'not sent: aborted by the caller while waiting for the rate limiter', { method: req.method, url: sanitizeUrl(req.url), clientRequestId }, { cause: err });
     }
   }
 
@@ -266,10 +294,20 @@ export class Transport {
     };
   }
 
+  private readonly listeners = new Set<(e: Exchange) => void>();
+
+  /** Be told of each traced exchange from now on; returns the function that stops it. */
+  addExchangeListener(fn: (e: Exchange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
   private record(e: Exchange, req: TransportRequest): void {
+    req.gate?.settled?.(e);
     if (req.untraced) return;
-    this.trace.push(e);
+    if (this.options.keepTrace !== false) this.trace.push(e);
     this.options.onExchange?.(e);
+    for (const fn of this.listeners) fn(e);
   }
 
   async close(): Promise<void> {

@@ -138,6 +138,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     return ctx.store.page(t.id, u.id, {
       fromMs: from?.ms, fromInclusive: from?.inclusive, toMs: to?.ms, toInclusive: to?.inclusive,
       appClasses: q.appClasses, after: c.createdMs >= 0 ? { createdMs: c.createdMs, id: c.id } : undefined, limit: q.top + 1,
+      descending: b.sortOrder === 'descending',
     });
   }
 

@@ -40,6 +40,8 @@ export interface PageCursor {
 }
 
 export interface PageQuery {
+  /** Newest first (graph-facts §12 #16 sortOrder: descending); the keyset then runs backwards. */
+  descending?: boolean;
   fromMs?: number;
   /** `ge` instead of `gt`. */
   fromInclusive?: boolean;
@@ -342,7 +344,7 @@ function pageQuery(tenantId: string, userId: string, q: PageQuery): { key: strin
     if (q.after === null || !Number.isSafeInteger(q.after.createdMs) || typeof q.after.id !== 'string') {
       throw new StoreInputError('after', 'after must be { createdMs: integer, id: string }');
     }
-    sql += ' AND (created_ms, id) > (?, ?)';
+    sql += q.descending ? ' AND (created_ms, id) < (?, ?)' : ' AND (created_ms, id) > (?, ?)';
     params.push(q.after.createdMs, q.after.id);
     key += 'a';
   }
@@ -367,7 +369,8 @@ function pageQuery(tenantId: string, userId: string, q: PageQuery): { key: strin
     params.push(...classes);
     key += `c${classes.length}`;
   }
-  sql += ' ORDER BY created_ms, id LIMIT ?';
+  sql += q.descending ? ' ORDER BY created_ms DESC, id DESC LIMIT ?' : ' ORDER BY created_ms, id LIMIT ?';
+  if (q.descending) key += 'D';
   params.push(q.limit);
   return { key, sql, params };
 }

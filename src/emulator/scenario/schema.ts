@@ -100,6 +100,8 @@ const behaviours = z.strictObject({
   /** documentedOnly: only the documented path spelling is served (no "()", prefix or other case). */
   pathVariants: z.enum(['accept', 'documentedOnly']).default('accept'),
   retryAfter: z.enum(['integer', 'decimal']).default('integer'),
+  /** Order of a window's items (#16): oldest first, or newest first as Microsoft's multi-item example. */
+  sortOrder: z.enum(['ascending', 'descending']).default('ascending'),
   requestsPerSecond: z.number().positive().nullable().default(30),
   tokenLifetimeSeconds: z.number().int().positive().default(3599),
   /** An interaction becomes visible this long after its createdDateTime (#22). */

@@ -1,0 +1,171 @@
+// copilog export: every interaction of every licensed user into a store, complete, incremental
+// and resumable. Exit 0 when every user was exported (or refused for a known per-user reason),
+// 1 when some failed or Graph refused the whole tenant, 2 for a usage error, 130 after Ctrl-C.
+import { Command } from 'commander';
+import { createClient } from '../../client/index.js';
+import { TokenAcquisitionError, TransportError } from '../../client/errors.js';
+import { DEFAULT_OVERLAP_MS, runExport, type ExportSummary } from '../../export/engine.js';
+import { RateLimiter } from '../../export/limiter.js';
+import { DirectoryReadError, readUsersFile, resolveTargets, UsersFileError, type UserSelection } from '../../export/users.js';
+import { openStore, storeTarget, StoreOpenError, type Store } from '../../store/index.js';
+import { exportProgress } from '../progress.js';
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.js';
+import { UsageError } from '../usage.js';
+
+interface ExportFlags extends TargetFlags {
+  store?: string;
+  users: string;
+  group?: string;
+  since?: string;
+  until?: string;
+  appClass: string[];
+  concurrency: string;
+  rate: string;
+  overlap: string;
+  full?: boolean;
+  json?: boolean;
+  progress?: boolean;
+}
+
+const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
+const collect = (v: string, all: string[]) => [...all, v];
+
+/** "Teams" → IPM.SkypeTeams.Message.Copilot.Teams; a full class name is kept as given. */
+export const appClassName = (v: string): string => (v.includes('.') ? v : `${APP_CLASS_PREFIX}${v}`);
+
+export function parseInstant(flag: string, v: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) throw new UsageError(`${flag} must be an ISO 8601 date or time such as 2026-01-31 or 2026-01-31T12:00:00Z, not '${v}'`);
+  return ms;
+}
+
+function positive(flag: string, v: string, max: number, integer = false): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) throw new UsageError(`${flag} must be a ${integer ? 'whole ' : ''}number above 0 and at most ${max}, not '${v}'`);
+  return n;
+}
+
+export function exportCommand(): Command {
+  const cmd = new Command('export')
+    .description('Export every interaction of every licensed user into a store: complete, incremental, resumable, at Graph\'s rate limit.')
+    .option('--store <path>', 'the store: a SQLite file (default COPILOG_STORE, else ./copilog.db)')
+    .option('--users <all|file>', 'all: every user with the Graph-grounded chat plan enabled; or a file of object ids / UPNs, one a line', 'all')
+    .option('--group <id>', "a group's transitive members instead of all licensed users")
+    .option('--since <iso>', 'lower bound of a user\'s first window (default 2023-01-01)')
+    .option('--until <iso>', 'upper bound of every window (default: now)')
+    .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect, [])
+    .option('--concurrency <auto|n>', 'users read at once; auto follows latency and throttling', 'auto')
+    .option('--rate <rps>', 'requests per second for the tenant (Graph allows 30 per app per tenant)', '30')
+    .option('--overlap <minutes>', 're-read this much before each watermark for late arrivals', String(DEFAULT_OVERLAP_MS / 60_000))
+    .option('--full', 'ignore watermarks and read every window from --since again')
+    .option('--json', 'print one JSON summary instead of the report')
+    .option('--no-progress', 'no progress bar even on a terminal');
+  return addTargetOptions(cmd).action(async (o: ExportFlags) => {
+    // Every input is checked before the store is opened: a usage error never touches it.
+    const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
+    const untilMs = o.until !== undefined ? parseInstant('--until', o.until) : undefined;
+    if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) throw new UsageError(`--since (${o.since}) must be before --until (${o.until})`);
+    if (untilMs !== undefined && untilMs > Date.now() + 86_400_000) throw new UsageError(`--until (${o.until}) is in the future`);
+    const rate = positive('--rate', o.rate, 1500);
+    const concurrency = o.concurrency === 'auto' ? 'auto' as const : positive('--concurrency', o.concurrency, 256, true);
+    const overlapMs = Number(o.overlap) * 60_000;
+    if (!Number.isFinite(overlapMs) || overlapMs < 0) throw new UsageError(`--overlap must be a number of minutes (0 or more), not '${o.overlap}'`);
+    if (o.group !== undefined && o.users !== 'all') throw new UsageError('--group and --users FILE name the users two ways: pass one');
+    let selection: UserSelection = { kind: 'licensed' };
+    if (o.group !== undefined) {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(o.group)) throw new UsageError(`--group must be the group's object id (GUID), not '${o.group}'`);
+      selection = { kind: 'group', groupId: o.group };
+    } else if (o.users !== 'all') {
+      try {
+        readUsersFile(o.users);
+      } catch (e) {
+        if (e instanceof UsersFileError) throw new UsageError(e.message);
+        throw e;
+      }
+      selection = { kind: 'file', path: o.users };
+    }
+    const appClasses = o.appClass.map(appClassName);
+    const config = await resolveTarget(o);
+
+    let store: Store;
+    try {
+      store = await openStore(storeTarget(o.store));
+    } catch (e) {
+      if (e instanceof StoreOpenError) throw new UsageError(e.message);
+      throw e;
+    }
+    const client = createClient(config, { ...(o.accessToken ? { accessToken: o.accessToken } : {}), transport: { keepTrace: false } });
+    const stop = new AbortController();
+    const abort = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        stop.abort();
+        process.stderr.write('\ncopilog: stopping at the next page boundary (Ctrl-C again to stop now; nothing written is lost)\n');
+      } else abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    const limiter = new RateLimiter(rate);
+    const progress = exportProgress(process.stderr, limiter, o.progress !== false && !o.json && process.stderr.isTTY === true);
+    let summary: ExportSummary;
+    try {
+      // A token first: a credential problem is one clear message, not a failure per user.
+      await client.credential.getToken(config.scope);
+      const users = await resolveTargets(client.graph, selection, { signal: abort.signal });
+      summary = await runExport({
+        tenantId: config.tenantId, store, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
+        users, sinceMs, untilMs, appClasses, overlapMs, full: o.full, rate, concurrency, stop: stop.signal, abort: abort.signal, limiter,
+        runOptions: { pid: process.pid, target: config.mode === 'emulator' ? config.emulator?.url : config.cloud.name, selection: selection.kind },
+        onEvent: (e) => progress.onEvent(e),
+      });
+    } catch (e) {
+      progress.stop();
+      await store.close();
+      await client.close();
+      if (e instanceof TokenAcquisitionError) throw new Error(`no token for tenant ${config.tenantId}: ${e.message}\nRun copilog doctor with the same options to see why.`);
+      if (e instanceof DirectoryReadError) throw new Error(e.message);
+      if (e instanceof TransportError) throw new Error(`${e.message}\nRun copilog doctor with the same options to see why.`);
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+    progress.stop();
+    const stats = await store.stats(config.tenantId);
+    await store.close();
+    await client.close();
+    const out = o.json
+      ? JSON.stringify({
+        users: summary.users, exported: summary.exported, new: summary.new, pages: summary.pages, requests: summary.requests, throttled: summary.throttled,
+        retries: summary.retries, failures: summary.failures, durationMs: summary.durationMs,
+        status: summary.status, runId: summary.runId, changed: summary.changed, store: { location: store.location, interactions: stats.interactions, users: stats.users, bytes: stats.bytes },
+        ...(summary.abortedBecause ? { abortedBecause: summary.abortedBecause } : {}),
+      }) + '\n'
+      : renderSummary(summary, store.location, stats.interactions);
+    await new Promise<void>((res) => process.stdout.write(out, () => res()));
+    process.exitCode = summary.status === 'interrupted' ? 130 : summary.status === 'failed' || summary.failures.some((f) => f.outcome === 'failed') ? 1 : 0;
+  });
+}
+
+function renderSummary(s: ExportSummary, location: string, storeTotal: number): string {
+  const secs = (s.durationMs / 1000).toFixed(1);
+  const lines = [
+    `copilog export: ${s.status} in ${secs} s (run ${s.runId})`,
+    `  users        ${s.users} targeted, ${s.completedUsers} complete, ${s.failures.length} not exported`,
+    `  interactions ${s.exported} read, ${s.new} new, ${s.changed} changed; the store holds ${storeTotal}`,
+    `  requests     ${s.requests} (${s.pages} pages, ${s.retries} retries, ${s.throttled} throttled), ${(s.requests / Math.max(0.001, s.durationMs / 1000)).toFixed(1)}/s`,
+    `  store        ${location}`,
+  ];
+  if (s.abortedBecause) lines.push('', `  stopped: ${s.abortedBecause}`);
+  if (s.failures.length) {
+    lines.push('', '  not exported:');
+    for (const f of s.failures.slice(0, 50)) {
+      lines.push(`    ${(f.userPrincipalName ?? f.userId).padEnd(46)} ${f.outcome.padEnd(9)} ${[f.status, f.code].filter(Boolean).join(' ')}${f.verdict ? `  (doctor: ${f.verdict})` : ''}${f.requestId ? `  request-id ${f.requestId}` : ''}`);
+    }
+    if (s.failures.length > 50) lines.push(`    … and ${s.failures.length - 50} more (copilog export --json lists all)`);
+  }
+  if (s.status === 'interrupted') lines.push('', '  Interrupted: run the same command again to resume where it stopped.');
+  return lines.join('\n') + '\n';
+}
