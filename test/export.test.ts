@@ -278,6 +278,53 @@ describe('incremental runs', () => {
   });
 });
 
+describe('choosing the users', () => {
+  const PILOT = '0c2f8a1e-7d4b-4e6a-9b3c-5d8e1f2a4b6c';
+  test('the emulator lists a group\'s transitive members, typed or not, under GroupMember.Read.All only', async () => {
+    await loadScenario();
+    const token = await emu.token();
+    for (const path of [`/v1.0/groups/${PILOT}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName`, `/v1.0/groups/${PILOT}/transitiveMembers`]) {
+      const r = await getPage(emu, path, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const upns = r.body.value.map((u: any) => u.userPrincipalName.split('@')[0]).sort();
+      assert.deepEqual(upns, ['adele.vance', 'isaiah.langer', 'joni.sherman', 'lee.gu', 'miriam.graham'], 'nested members once each');
+    }
+    const missing = await getPage(emu, '/v1.0/groups/11111111-2222-3333-4444-555555555555/transitiveMembers', token);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'Request_ResourceNotFound');
+    // User.Read.All alone does not open a group's membership.
+    const userOnly = (await emu.control('/tokens', 'POST', { claims: { roles: ['User.Read.All'] } })).access_token;
+    const denied = await getPage(emu, `/v1.0/groups/${PILOT}/transitiveMembers`, userOnly);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error.code, 'Authorization_RequestDenied');
+  });
+
+  test('--group exports its members; the one whose chat plan is off is refused with the doctor\'s verdict', async () => {
+    const store = join(dir, 'group.db');
+    const r = await copilog(exportCli(store, ['--group', PILOT]));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.users, 5);
+    assert.deepEqual(r.json.failures.map((f: any) => [f.userPrincipalName.split('@')[0], f.outcome, f.verdict]), [['miriam.graham', 'refused', 'license.plan-disabled']]);
+    assert.equal(r.json.store.users, 4);
+  });
+
+  test('--users FILE: ids and UPNs, comments and blank lines; an unknown user is recorded as not found', async () => {
+    const t = (await emu.tenantList()).tenants[0];
+    const lee = t.users.find((u: any) => u.userPrincipalName.startsWith('lee.gu')).id;
+    const f = join(dir, 'users-ok.txt');
+    writeFileSync(f, `# pilot\nadele.vance@contoso.onmicrosoft.com\n\n${lee}\nno.such.person@contoso.onmicrosoft.com\nADELE.VANCE@contoso.onmicrosoft.com\n`);
+    const store = join(dir, 'file.db');
+    const r = await copilog(exportCli(store, ['--users', f]));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.users, 3, 'duplicates (any case) count once');
+    assert.deepEqual(r.json.failures.map((f: any) => [f.userId, f.outcome, f.status, f.verdict]), [['no.such.person@contoso.onmicrosoft.com', 'notFound', 404, 'user.not-found']]);
+    const store2 = await openStore(store, { readonly: true });
+    const users = (await store2.users(tid)).map((u) => u.userPrincipalName);
+    await store2.close();
+    assert.ok(users.includes('lee.gu@contoso.onmicrosoft.com'), 'an id line is resolved to its UPN');
+  });
+});
+
 describe('export refuses bad input with exit 2 and leaves the store as it was', () => {
   let good: string;
   before(async () => {

@@ -27,6 +27,13 @@ export interface DirectoryUser {
   createdDateTime: string;
 }
 
+export interface DirectoryGroup {
+  id: string;
+  displayName: string;
+  users: DirectoryUser[];
+  groups: DirectoryGroup[];
+}
+
 export interface AppCertificate {
   name: string;
   thumbprint: string;
@@ -69,6 +76,7 @@ export class TenantState {
   readonly users: DirectoryUser[] = [];
   private readonly usersByKey = new Map<string, DirectoryUser>();
   readonly apps: AppState[] = [];
+  readonly groups: DirectoryGroup[] = [];
   readonly subscribedSkuSpec: TenantSpec['subscribedSkus'];
   readonly createdDateTime: string;
 
@@ -112,8 +120,46 @@ export class TenantState {
     }
   }
 
+  /** Groups resolve after users: a member is a user (UPN or id) or another group (displayName or id). */
+  private addGroups(spec: TenantSpec, index: number): void {
+    for (const g of spec.groups) {
+      this.groups.push({ id: (g.id ?? guidFrom(this.id, 'group', g.displayName.toLowerCase())).toLowerCase(), displayName: g.displayName, users: [], groups: [] });
+    }
+    spec.groups.forEach((g, gi) => {
+      const group = this.groups[gi]!;
+      g.members.forEach((m, mi) => {
+        const u = this.user(m);
+        const sub = this.group(m);
+        if (u) group.users.push(u);
+        else if (sub) group.groups.push(sub);
+        else throw new ScenarioError(`tenants[${index}].groups[${gi}].members[${mi}]: '${m}' is neither a user (userPrincipalName or id) nor a group (displayName or id) of this tenant`);
+      });
+    });
+  }
+
+  /** A group by object id or displayName, case-insensitive. */
+  group(key: string): DirectoryGroup | undefined {
+    const k = key.toLowerCase();
+    return this.groups.find((g) => g.id === k || g.displayName.toLowerCase() === k);
+  }
+
+  /** Users in the group or in groups nested in it, each once, in directory order. */
+  transitiveUsers(g: DirectoryGroup): DirectoryUser[] {
+    const seen = new Set<DirectoryGroup>();
+    const users = new Set<DirectoryUser>();
+    const walk = (x: DirectoryGroup) => {
+      if (seen.has(x)) return;
+      seen.add(x);
+      x.users.forEach((u) => users.add(u));
+      x.groups.forEach(walk);
+    };
+    walk(g);
+    return this.users.filter((u) => users.has(u));
+  }
+
   static async create(spec: TenantSpec, catalog: LicensingCatalog, clock: Clock, dataDir: string, index = 0): Promise<TenantState> {
     const t = new TenantState(spec, catalog, clock, index);
+    t.addGroups(spec, index);
     (spec.subscribedSkus ?? []).forEach((d, i) => {
       if (!catalog.sku(d.sku)) throw new ScenarioError(`tenants[${index}].subscribedSkus[${i}].sku: unknown SKU ${d.sku} in ${catalog.source}`);
     });

@@ -12,6 +12,7 @@ export const SERVED_PATHS = [
   '/users',
   '/users/{id}',
   '/users/{id}/licensedetails',
+  '/groups/{id}/transitivemembers',
   '/subscribedskus',
   '/organization',
   '/applications',

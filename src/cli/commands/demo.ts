@@ -1,58 +1,92 @@
-// copilog demo: the embedded emulator with the demo tenant, and how to point tools at it.
+// copilog demo: the main job end to end on the embedded emulator. The doctor on a healthy user,
+// an unlicensed one and the seed's tenant-gated case; then the export of the demo tenant with
+// its progress; then what was stored, where, and the commands to go on with.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { resolveConfig } from '../../client/config.js';
+import { copilogHome, resolveConfig } from '../../client/config.js';
+import { startEmulator } from '../../emulator/server.js';
 import { builtinCatalog } from '../../graph/licensing.js';
+import { openStore, StoreOpenError } from '../../store/index.js';
 import { runDoctor } from '../doctor/run.js';
+import { resolveScenario } from '../scenarios.js';
+import { parsePort, UsageError } from '../usage.js';
+import { renderSummary, exportToStore } from './export.js';
 import { runEmulator } from './emulator.js';
 
-/** Demo users whose diagnosis shows the common outcomes, one doctor run each. */
-const SHOWCASE = ['adele.vance', 'miriam.graham', 'patti.fernandez', 'enrico.cattaneo', 'partner_fabrikam.com#EXT#', 'no.such.person'];
+interface DemoFlags { port: number; dataDir?: string; store?: string; exit?: boolean }
+
+/** Shell-quote a path for a command line the user may copy. */
+const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('Start the emulator with the demo tenant (26 users in mixed states) and show how to use it.')
-    .option('--port <n>', 'HTTPS port (0 picks a free one)', (v) => Number(v), 0)
-    .option('--data-dir <dir>', 'where the CA and certificates live (default ~/.copilog/emulator)')
-    .option('--exit', 'print the instructions and stop instead of serving')
-    .action(async (o: { port: number; dataDir?: string; exit?: boolean }) => {
-      const emu = await runEmulator({ scenario: 'demo', port: o.port, host: '127.0.0.1', dataDir: o.dataDir, logLevel: 'warn' });
-      const tenants = (await (await fetch(`${emu.url}/_emulator/tenants`, { dispatcher: await caAgent(emu.ca) } as RequestInit)).json()) as {
-        tenants: { id: string; domain: string; default: { appId: string; userId: string }; apps: { appId: string; secrets: { value: string }[] }[]; userCount: number }[];
-      };
-      const t = tenants.tenants[0]!;
-      const app = t.apps.find((a) => a.appId === t.default.appId)!;
-      process.stdout.write([
-        `copilog demo: emulator for tenant ${t.domain} (${t.userCount} users) on ${emu.url}`,
-        '',
-        'Point any Graph client at it (these are emulator test credentials):',
-        `  export NODE_EXTRA_CA_CERTS=${emu.ca}`,
-        `  export AZURE_TENANT_ID=${t.id} AZURE_CLIENT_ID=${app.appId} AZURE_CLIENT_SECRET=${app.secrets[0]?.value ?? ''}`,
-        `  authority: ${emu.authority}   graph: ${emu.graph}`,
-        '',
-        'Try:',
-        `  curl --cacert ${emu.ca} ${emu.url}/_emulator/tenants`,
-        `  TOKEN=$(curl -s --cacert ${emu.ca} ${emu.authority}/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=$AZURE_CLIENT_ID -d client_secret=$AZURE_CLIENT_SECRET -d scope=https://graph.microsoft.com/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
-        `  curl --cacert ${emu.ca} -H "Authorization: Bearer $TOKEN" '${emu.graph}/copilot/users/${t.default.userId}/interactionHistory/getAllEnterpriseInteractions?$top=2'`,
-        '',
-        'copilog doctor on a few demo users (the same run as `copilog doctor --emulator URL --user UPN`):',
-      ].join('\n') + '\n');
-      const config = await resolveConfig({ emulator: emu.url, ca: emu.ca }, {});
-      for (const name of SHOWCASE) {
-        const upn = `${name}@${t.domain}`;
-        const report = await runDoctor({ config, catalog: builtinCatalog(), users: [upn], timeoutSeconds: 10 });
-        const p = report.verdict.primary;
-        process.stdout.write(`  ${upn.padEnd(50)} ${p.code.padEnd(22)} ${p.title}\n`);
+    .description('Run the main job on the embedded emulator: the doctor on three cases, then an export of the demo tenant into a store.')
+    .option('--port <n>', 'HTTPS port of the emulator (0 picks a free one)', parsePort, 0)
+    .option('--data-dir <dir>', 'where the emulator keeps its CA and certificates (default ~/.copilog/emulator)')
+    .option('--store <path>', 'where the export goes (default ~/.copilog/demo/copilog.db, made new each run)')
+    .option('--exit', 'stop the emulator when the demo is done instead of serving on')
+    .action(async (o: DemoFlags) => {
+      const storePath = o.store ?? join(copilogHome(), 'demo', 'copilog.db');
+      // The demo tenant's history moves with the clock, so the demo's own store starts empty each run.
+      if (o.store === undefined) for (const f of ['', '-wal', '-shm']) rmSync(storePath + f, { force: true });
+      let store;
+      try {
+        store = await openStore(storePath);
+      } catch (e) {
+        if (e instanceof StoreOpenError) throw new UsageError(e.message);
+        throw e;
       }
-      process.stdout.write(['', `Full report: node bin/copilog.js doctor --emulator ${emu.url} --ca ${emu.ca} --user miriam.graham@${t.domain}`, '', o.exit ? 'Stopping (--exit).' : 'Ctrl-C stops it.', ''].join('\n'));
+      const emu = await runEmulator({ scenario: 'demo', port: o.port, host: '127.0.0.1', dataDir: o.dataDir, logLevel: 'warn' });
+      const out = (lines: string[]) => process.stdout.write(lines.join('\n') + '\n');
+      const config = await resolveConfig({ emulator: emu.url, ca: emu.ca }, {});
+      const domain = config.emulator?.defaultUser?.split('@')[1] ?? 'contoso.onmicrosoft.com';
+      const target = `--emulator ${emu.url} --ca ${q(emu.ca)}`;
+      out([
+        `copilog demo: the embedded emulator serves the demo tenant ${domain} on ${emu.url}`,
+        '',
+        '1. copilog doctor: why would the export fail for a user?',
+      ]);
+      const catalog = builtinCatalog();
+      const diagnose = async (cfg: typeof config, user: string, note: string) => {
+        const report = await runDoctor({ config: cfg, catalog, users: [user], timeoutSeconds: 15 });
+        const p = report.verdict.primary;
+        out([`   ${user.padEnd(46)} ${p.code.padEnd(20)} ${note}`]);
+      };
+      await diagnose(config, `adele.vance@${domain}`, 'a healthy Copilot user');
+      await diagnose(config, `enrico.cattaneo@${domain}`, 'no licence at all');
+      // The seed case: role, consent and licence in order, and still 403 Forbidden/UnknownError.
+      const seed = await startEmulator({ scenario: resolveScenario('seed-403'), port: 0, dataDir: o.dataDir, logLevel: 'silent' });
+      try {
+        const seedConfig = await resolveConfig({ emulator: seed.url, ca: seed.ca }, {});
+        await diagnose(seedConfig, seedConfig.emulator?.defaultUser ?? '', 'everything in order, still 403 UnknownError');
+      } finally {
+        await seed.close();
+      }
+      out(['', `2. copilog export: every licensed user's interactions into ${storePath}`]);
+      const { summary, storeInteractions, storeUsers, storeBytes } = await exportToStore({
+        config, store, selection: { kind: 'licensed' }, progress: true, engine: { rate: 30, concurrency: 'auto' },
+      });
+      out([renderSummary(summary, storePath, storeInteractions).replace(/^/gm, '   ').trimEnd()]);
+      out([
+        '',
+        `3. Stored: ${storeInteractions} interactions of ${storeUsers} users, ${(storeBytes / 1_048_576).toFixed(1)} MB in ${storePath}`,
+        '   Go on with:',
+        `     copilog dump --store ${q(storePath)} --format jsonl --out interactions.jsonl`,
+        ...(o.exit ? [] : [
+          `     copilog export ${target} --store ${q(storePath)}      (again: only what is new)`,
+          `     copilog doctor ${target} --user miriam.graham@${domain}`,
+          '',
+          `   The emulator keeps serving on ${emu.url} until Ctrl-C. Its test credentials: ${emu.url}/_emulator/tenants`,
+          `   Other Graph clients trust it with NODE_EXTRA_CA_CERTS=${q(emu.ca)}. Pass the tenant, app and secret to them as`,
+          '   options, not as exported AZURE_* variables: in a shell with AZURE_TENANT_ID set, a plain `copilog doctor` or',
+          '   `copilog export` targets that tenant at login.microsoftonline.com, with whatever secret the variables hold.',
+        ]),
+      ]);
       if (o.exit) {
         await emu.close();
-        process.exit(0);
+        out(['', '   The emulator has stopped (--exit); run copilog demo without --exit to keep it serving.']);
+        process.exit(summary.status === 'completed' ? 0 : 1);
       }
     });
-}
-
-async function caAgent(caPath: string) {
-  const { Agent } = await import('undici');
-  const { readFileSync } = await import('node:fs');
-  return new Agent({ connect: { ca: readFileSync(caPath) } });
 }

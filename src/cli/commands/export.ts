@@ -2,9 +2,9 @@
 // and resumable. Exit 0 when every user was exported (or refused for a known per-user reason),
 // 1 when some failed or Graph refused the whole tenant, 2 for a usage error, 130 after Ctrl-C.
 import { Command } from 'commander';
-import { createClient } from '../../client/index.js';
+import { createClient, type ClientConfig } from '../../client/index.js';
 import { TokenAcquisitionError, TransportError } from '../../client/errors.js';
-import { DEFAULT_OVERLAP_MS, runExport, type ExportSummary } from '../../export/engine.js';
+import { DEFAULT_OVERLAP_MS, runExport, type ExportOptions, type ExportSummary } from '../../export/engine.js';
 import { RateLimiter } from '../../export/limiter.js';
 import { DirectoryReadError, readUsersFile, resolveTargets, UsersFileError, type UserSelection } from '../../export/users.js';
 import { openStore, storeTarget, StoreOpenError, type Store } from '../../store/index.js';
@@ -94,7 +94,6 @@ export function exportCommand(): Command {
       if (e instanceof StoreOpenError) throw new UsageError(e.message);
       throw e;
     }
-    const client = createClient(config, { ...(o.accessToken ? { accessToken: o.accessToken } : {}), transport: { keepTrace: false } });
     const stop = new AbortController();
     const abort = new AbortController();
     let interrupts = 0;
@@ -107,49 +106,73 @@ export function exportCommand(): Command {
     };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
-    const limiter = new RateLimiter(rate);
-    const progress = exportProgress(process.stderr, limiter, o.progress !== false && !o.json && process.stderr.isTTY === true);
-    let summary: ExportSummary;
+    let result: { summary: ExportSummary; storeInteractions: number; storeUsers: number; storeBytes: number };
     try {
-      // A token first: a credential problem is one clear message, not a failure per user.
-      await client.credential.getToken(config.scope);
-      const users = await resolveTargets(client.graph, selection, { signal: abort.signal });
-      summary = await runExport({
-        tenantId: config.tenantId, store, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
-        users, sinceMs, untilMs, appClasses, overlapMs, full: o.full, rate, concurrency, stop: stop.signal, abort: abort.signal, limiter,
-        runOptions: { pid: process.pid, target: config.mode === 'emulator' ? config.emulator?.url : config.cloud.name, selection: selection.kind },
-        onEvent: (e) => progress.onEvent(e),
+      result = await exportToStore({
+        config, store, selection, accessToken: o.accessToken, progress: o.progress !== false && !o.json,
+        engine: { sinceMs, untilMs, appClasses, overlapMs, full: o.full, rate, concurrency, stop: stop.signal, abort: abort.signal },
       });
-    } catch (e) {
-      progress.stop();
-      await store.close();
-      await client.close();
-      if (e instanceof TokenAcquisitionError) throw new Error(`no token for tenant ${config.tenantId}: ${e.message}\nRun copilog doctor with the same options to see why.`);
-      if (e instanceof DirectoryReadError) throw new Error(e.message);
-      if (e instanceof TransportError) throw new Error(`${e.message}\nRun copilog doctor with the same options to see why.`);
-      throw e;
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
     }
-    progress.stop();
-    const stats = await store.stats(config.tenantId);
-    await store.close();
-    await client.close();
+    const { summary } = result;
     const out = o.json
       ? JSON.stringify({
         users: summary.users, exported: summary.exported, new: summary.new, pages: summary.pages, requests: summary.requests, throttled: summary.throttled,
         retries: summary.retries, failures: summary.failures, durationMs: summary.durationMs,
-        status: summary.status, runId: summary.runId, changed: summary.changed, store: { location: store.location, interactions: stats.interactions, users: stats.users, bytes: stats.bytes },
+        status: summary.status, runId: summary.runId, changed: summary.changed,
+        store: { location: store.location, interactions: result.storeInteractions, users: result.storeUsers, bytes: result.storeBytes },
         ...(summary.abortedBecause ? { abortedBecause: summary.abortedBecause } : {}),
       }) + '\n'
-      : renderSummary(summary, store.location, stats.interactions);
+      : renderSummary(summary, store.location, result.storeInteractions);
     await new Promise<void>((res) => process.stdout.write(out, () => res()));
     process.exitCode = summary.status === 'interrupted' ? 130 : summary.status === 'failed' || summary.failures.some((f) => f.outcome === 'failed') ? 1 : 0;
   });
 }
 
-function renderSummary(s: ExportSummary, location: string, storeTotal: number): string {
+export interface ExportToStore {
+  config: ClientConfig;
+  /** Opened by the caller, closed here. */
+  store: Store;
+  selection: UserSelection;
+  accessToken?: string;
+  /** Draw a progress bar on stderr when it is a terminal. */
+  progress: boolean;
+  engine: Omit<ExportOptions, 'tenantId' | 'store' | 'graphBaseUrl' | 'credential' | 'scope' | 'transport' | 'users' | 'onEvent' | 'limiter'>;
+}
+
+/** The export as export and demo run it: a token, the target users, the engine, progress. */
+export async function exportToStore(x: ExportToStore): Promise<{ summary: ExportSummary; storeInteractions: number; storeUsers: number; storeBytes: number }> {
+  const { config, store } = x;
+  const client = createClient(config, { ...(x.accessToken ? { accessToken: x.accessToken } : {}), transport: { keepTrace: false } });
+  const limiter = new RateLimiter(x.engine.rate ?? 30);
+  const progress = exportProgress(process.stderr, limiter, x.progress && process.stderr.isTTY === true);
+  try {
+    // A token first: a credential problem is one clear message, not a failure per user.
+    await client.credential.getToken(config.scope);
+    const users = await resolveTargets(client.graph, x.selection, { signal: x.engine.abort });
+    const summary = await runExport({
+      ...x.engine, tenantId: config.tenantId, store, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
+      users, limiter, runOptions: { pid: process.pid, target: config.mode === 'emulator' ? config.emulator?.url : config.cloud.name, selection: x.selection.kind },
+      onEvent: (e) => progress.onEvent(e),
+    });
+    progress.stop();
+    const stats = await store.stats(config.tenantId);
+    return { summary, storeInteractions: stats.interactions, storeUsers: stats.users, storeBytes: stats.bytes };
+  } catch (e) {
+    progress.stop();
+    if (e instanceof TokenAcquisitionError) throw new Error(`no token for tenant ${config.tenantId}: ${e.message}\nRun copilog doctor with the same options to see why.`);
+    if (e instanceof DirectoryReadError) throw new Error(e.message);
+    if (e instanceof TransportError) throw new Error(`${e.message}\nRun copilog doctor with the same options to see why.`);
+    throw e;
+  } finally {
+    await store.close();
+    await client.close();
+  }
+}
+
+export function renderSummary(s: ExportSummary, location: string, storeTotal: number): string {
   const secs = (s.durationMs / 1000).toFixed(1);
   const lines = [
     `copilog export: ${s.status} in ${secs} s (run ${s.runId})`,

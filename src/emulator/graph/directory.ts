@@ -281,9 +281,19 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
   const dir = (handler: GraphRouteSpec['handler']): GraphRouteSpec => ({ handler, denial: 'directory' });
   const segValue = (s: Segment | undefined) => (s?.kind === 'key' ? s.value : s?.raw ?? '');
 
+  // A group's members through nested groups: only users are modelled, so the cast to
+  // microsoft.graph.user returns the same set, typed.
+  const members = dir((r) => {
+    const key = r.params[0]?.kind === 'key' ? r.params[0].value : r.params[0]?.raw ?? '';
+    const g = r.tenant.group(key);
+    if (!g || g.id !== key.toLowerCase()) throw graphErrors.notFound(`Resource '${key}' does not exist or one of its queried reference-property objects are not present.`, 'Request_ResourceNotFound');
+    return collection(r, `groups('${g.id}')/transitiveMembers`, r.tenant.transitiveUsers(g), (u) => ({ '@odata.type': '#microsoft.graph.user', ...cachedUser(r.tenant, u) }), 'microsoft.graph.user', USER_DEFAULT);
+  });
   router
     .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => cachedUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT)))
     .add('users/{id}', dir((r) => single(r, 'users', cachedUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
+    .add('groups/{id}/transitivemembers', members)
+    .add('groups/{id}/transitivemembers/user', { ...members, permissionPath: '/groups/{id}/transitivemembers' })
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
       return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u), same, 'microsoft.graph.licenseDetails');

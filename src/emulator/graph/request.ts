@@ -26,4 +26,6 @@ export interface GraphRouteSpec {
   handler: GraphHandler;
   /** How a missing role is refused: directory APIs and the Copilot API answer differently. */
   denial: 'directory' | 'none';
+  /** The path Microsoft's permission data names, when the route is a typed cast of it (…/microsoft.graph.user). */
+  permissionPath?: string;
 }

@@ -36,7 +36,7 @@ export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
     const claims = result.claims;
     const tenant = ctx.state.tenant(String(claims.tid))!;
     const roles = Array.isArray(claims.roles) ? claims.roles.map(String) : [];
-    if (match.handler.denial === 'directory' && (claims.scp !== undefined || !rolesAllow(match.template, roles))) {
+    if (match.handler.denial === 'directory' && (claims.scp !== undefined || !rolesAllow(match.handler.permissionPath ?? match.template, roles))) {
       req.log.info({ event: 'graph.refused', gate: 'role', template: match.template, roles }, 'refused: no role grants this path');
       throw graphErrors.directoryDenied();
     }

@@ -123,6 +123,12 @@ const tenant = z.strictObject({
   faults: faults.prefault({}),
   apps: z.array(app).default([]),
   users: z.array(user).default([]),
+  /** Groups whose (transitive) members an export can target: members are UPNs or other groups' displayNames. */
+  groups: z.array(z.strictObject({
+    id: guid.optional(),
+    displayName: z.string().min(1),
+    members: z.array(z.string()).default([]),
+  })).default([]),
   /** Bulk users for large tenants: generated deterministically, never listed one by one. */
   generatedUsers: z.strictObject({
     count: z.number().int().min(0).max(200_000),
