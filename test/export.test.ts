@@ -76,6 +76,18 @@ async function storeContents(path: string): Promise<{ map: Map<string, unknown>;
   return { map, rows };
 }
 
+async function hasInteractions(path: string): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  try {
+    const s = await openStore(path, { readonly: true });
+    const n = (await s.stats()).interactions;
+    await s.close();
+    return n > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Ground truth restricted to the users the API serves (not those it refused). */
 function served(truth: Map<string, unknown>, refusedUserIds: string[]): Map<string, unknown> {
   return new Map([...truth].filter(([k]) => !refusedUserIds.includes(k.split(' ')[0]!)));
@@ -155,6 +167,12 @@ for (const sortOrder of ['ascending', 'descending'] as const) {
       const last = await copilog(exportCli(store));
       assert.equal(last.code, 0, last.stderr);
       await assertEqualsTruth(store, refusedByApi);
+      // Killed runs are not left looking as if they were still running.
+      const s = await openStore(store, { readonly: true });
+      const runs = await s.runs(tid);
+      await s.close();
+      assert.deepEqual(runs.filter((r) => r.status === 'running').map((r) => r.id), [], 'killed runs are marked interrupted');
+      assert.equal(runs[0]!.status, 'completed');
     });
   });
 }
@@ -183,7 +201,8 @@ test('Ctrl-C stops at a page boundary with exit 130; the next run resumes and co
   await loadScenario({ faults: { latencyMs: 30 } });
   const store = join(dir, 'sigint.db');
   const { child, done } = startCli(exportCli(store, ['--rate', '10', '--concurrency', '2']));
-  await sleep(2500);
+  // Interrupt once pages are being written (start-up on a busy machine takes a while).
+  for (let i = 0; i < 600 && !(await hasInteractions(store)); i++) await sleep(100);
   child.kill('SIGINT');
   const r = await done;
   assert.equal(r.code, 130, r.stderr);

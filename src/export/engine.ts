@@ -5,6 +5,7 @@
 // nothing and duplicates nothing. The watermark moves only once a whole window is read, so the
 // order Graph returns a window in does not matter. Workers share one rate limiter per tenant.
 // The engine prints nothing: it reports through events, and commands decide how to show them.
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interactionHistoryPath, interactionQuery } from '../client/copilot.js';
 import type { TokenCredentialLike } from '../client/credential.js';
@@ -121,9 +122,10 @@ export async function runExport(o: ExportOptions): Promise<ExportSummary> {
   };
   const graph = new GraphClient({ baseUrl: o.graphBaseUrl, credential: o.credential, scope: o.scope, transport: o.transport, retry: EXPORT_RETRY, gate: limiter });
 
+  await reapStaleRuns(o.store, o.tenantId);
   await o.store.upsertUsers(o.tenantId, o.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName })));
   const cursors = await o.store.cursors(o.tenantId, scope);
-  const runId = await o.store.beginRun(o.tenantId, 'export', { ...o.runOptions, scope, sinceMs, untilMs, overlapMs, users: o.users.length });
+  const runId = await o.store.beginRun(o.tenantId, 'export', { ...o.runOptions, pid: process.pid, host: hostname(), scope, sinceMs, untilMs, overlapMs, users: o.users.length });
   emit({ type: 'start', runId, users: o.users.length });
 
   const totals = { exported: 0, added: 0, changed: 0, pages: 0, completedUsers: 0 };
@@ -292,6 +294,27 @@ export async function runExport(o: ExportOptions): Promise<ExportSummary> {
   };
   await o.store.finishRun(runId, status, { ...summary, failures: failures.length });
   return summary;
+}
+
+/**
+ * Runs still marked running whose process on this host is gone (killed, crashed): marked
+ * interrupted, so run listings tell the truth. Runs of other hosts are left to their owners.
+ */
+async function reapStaleRuns(store: Store, tenantId: string): Promise<void> {
+  for (const r of await store.runs(tenantId, 20)) {
+    if (r.status !== 'running' || r.options.host !== hostname() || typeof r.options.pid !== 'number') continue;
+    if (pidAlive(r.options.pid)) continue;
+    await store.finishRun(r.id, 'interrupted', { ...(r.summary ?? {}), reason: 'the process ended without finishing the run (killed or crashed)' });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {

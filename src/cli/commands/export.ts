@@ -154,7 +154,7 @@ export async function exportToStore(x: ExportToStore): Promise<{ summary: Export
     const users = await resolveTargets(client.graph, x.selection, { signal: x.engine.abort });
     const summary = await runExport({
       ...x.engine, tenantId: config.tenantId, store, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
-      users, limiter, runOptions: { pid: process.pid, target: config.mode === 'emulator' ? config.emulator?.url : config.cloud.name, selection: x.selection.kind },
+      users, limiter, runOptions: { target: config.mode === 'emulator' ? config.emulator?.url : config.cloud.name, selection: x.selection.kind },
       onEvent: (e) => progress.onEvent(e),
     });
     progress.stop();
