@@ -14,7 +14,8 @@ import { runExport, type ExportOptions, type ExportSummary } from '../src/export
 import { RateLimiter } from '../src/export/limiter.js';
 import { resolveTargets } from '../src/export/users.js';
 import { openStore } from '../src/store/index.js';
-import { copilog, fingerprint, startCli } from './support/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, cleanEnv, copilog, fingerprint, startCli } from './support/cli.js';
 import { tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 import { demoWithoutThrottling, exportPath, getPage, qs } from './support/interactions.js';
 import { APPLICATION_ID } from '../src/store/sqlite.js';
@@ -125,6 +126,7 @@ for (const sortOrder of ['ascending', 'descending'] as const) {
       const store = join(dir, `truth-${sortOrder}.db`);
       const first = await copilog(exportCli(store));
       assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.stderr, '', 'off a terminal, nothing but the summary');
       const s = first.json;
       for (const k of ['users', 'exported', 'new', 'pages', 'requests', 'throttled', 'retries', 'failures', 'durationMs']) assert.ok(k in s, `summary has ${k}`);
       assert.equal(s.failures.length, 1, JSON.stringify(s.failures));
@@ -407,4 +409,21 @@ describe('export refuses bad input with exit 2 and leaves the store as it was', 
     await refuses(d, [], /is a directory/);
     await refuses(join(good, 'inside.db'), [], /cannot create the store's folder/);
   });
+});
+
+test('on a terminal, a progress bar on stderr: users done/total, interactions, requests/s, throttled, ETA', async () => {
+  await loadScenario();
+  const store = join(dir, 'tty.db');
+  // script(1) gives the CLI a pseudo-terminal, as a user's shell would.
+  const cmd = [process.execPath, BIN, 'export', '--emulator', emu.url, '--ca', emu.ca, '--store', store].map((a) => `'${a}'`).join(' ');
+  const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { env: cleanEnv({ COLUMNS: '160' }) });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /\d+\/19 users \| [\d,]+ interactions \| [\d.]+ req\/s \| throttled \d+ \| ETA/);
+  assert.match(r.out, /copilog export: completed/);
 });
