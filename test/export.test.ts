@@ -3,7 +3,7 @@
 // returns a window in, after SIGKILLs at random moments, under injected faults, and across runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -15,7 +15,8 @@ import { RateLimiter } from '../src/export/limiter.js';
 import { resolveTargets } from '../src/export/users.js';
 import { openStore } from '../src/store/index.js';
 import { spawn } from 'node:child_process';
-import { BIN, cleanEnv, copilog, fingerprint, startCli } from './support/cli.js';
+import { BIN, cleanEnv, copilog, fingerprint, ROOT, startCli } from './support/cli.js';
+import { parse as parseYaml } from 'yaml';
 import { tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 import { demoWithoutThrottling, exportPath, getPage, qs } from './support/interactions.js';
 import { APPLICATION_ID } from '../src/store/sqlite.js';
@@ -426,4 +427,19 @@ test('on a terminal, a progress bar on stderr: users done/total, interactions, r
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /\d+\/19 users \| [\d,]+ interactions \| [\d.]+ req\/s \| throttled \d+ \| ETA/);
   assert.match(r.out, /copilog export: completed/);
+});
+
+test('Graph refusing every licensed user (the seed-403 tenant): the run stops, says the cause is tenant-wide and to run the doctor, exit 1', async () => {
+  const seedFile = join(ROOT, 'scenarios', 'seed-403.yaml');
+  await emu.control('/scenario', 'POST', parseYaml(readFileSync(seedFile, 'utf8')));
+  try {
+    const store = join(dir, 'seed.db');
+    const r = await copilog(exportCli(store));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.json.status, 'failed');
+    assert.match(r.json.abortedBecause, /tenant-wide .* copilog doctor/);
+    assert.ok(r.json.failures.every((f: any) => f.status === 403 && f.code === 'Forbidden'));
+  } finally {
+    await loadScenario();
+  }
 });

@@ -132,6 +132,7 @@ export async function runExport(o: ExportOptions): Promise<ExportSummary> {
   const failures: ExportFailure[] = [];
   let served = 0;
   let refused = 0;
+  let unexplained = 0;
   let abortedBecause: string | undefined;
   const stopped = () => o.stop?.aborted === true || abortedBecause !== undefined;
 
@@ -241,8 +242,10 @@ export async function runExport(o: ExportOptions): Promise<ExportSummary> {
         Object.assign(outcome, { status: e.status, code: e.code, message: e.message, requestId: e.requestId, clientRequestId: e.clientRequestId, date: e.date });
         const verdict = verdictFor(user, e.status);
         if (verdict) outcome.verdict = verdict;
-        // Graph refusing every user while none is served is a tenant-wide cause, not N user problems.
-        if (served === 0 && refused >= Math.min(5, o.users.length) && user.businessChat !== 'absent') {
+        else unexplained++;
+        // Graph refusing every user for no per-user reason while none is served is a tenant-wide
+        // cause (permission, consent, tenant enablement), not N user problems: stop and say so.
+        if (served === 0 && unexplained >= Math.min(5, o.users.length)) {
           abortedBecause ??= `Graph refused the first ${refused} users (${e.status} ${e.code}: ${e.message}) and served none: the cause is likely tenant-wide (permission, consent or tenant enablement). Run copilog doctor with the same options.`;
         }
       } else {
