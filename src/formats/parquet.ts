@@ -36,7 +36,25 @@ class SinkWriter extends ByteWriter {
   }
 
   override finish(): Promise<void> {
+    if (this.empty) this.typeEmptyRowGroupList();
     return this.flush();
+  }
+
+  /** Set when no row was written: the footer then holds an empty row-group list. */
+  empty = false;
+
+  /**
+   * hyparquet-writer 0.17 writes an empty Thrift list without an element type; arrow-rs (and so
+   * readers built on it) require STRUCT for FileMetaData.row_groups and refuse the file. With no
+   * rows the whole file is in this buffer: after `num_rows = 0` (field 3, i64: 0x16 0x00) comes
+   * field 4 as an empty list (0x19, then size 0 and a type nibble); retype it to STRUCT (0x0c).
+   */
+  private typeEmptyRowGroupList(): void {
+    const b = new Uint8Array(this.buffer, 0, this.index);
+    const hits: number[] = [];
+    for (let i = 4; i + 3 < b.length; i++) if (b[i] === 0x16 && b[i + 1] === 0x00 && b[i + 2] === 0x19 && (b[i + 3]! & 0xf0) === 0) hits.push(i + 3);
+    if (hits.length !== 1) throw new Error('unexpected Parquet footer for an empty dump');
+    b[hits[0]!] = 0x0c;
   }
 }
 
@@ -62,6 +80,7 @@ export function parquetWriter(sink: Sink, o: { createdBy?: string; rowGroup?: nu
     },
     async finish() {
       await flush();
+      writer.empty = pq.row_groups.length === 0;
       await pq.finish();
     },
   };
