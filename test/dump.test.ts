@@ -364,6 +364,37 @@ describe('--no-bodies', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  test('an interrupted dump exits 130, removes its partial file and leaves the old output as it was', async () => {
+    const out = join(dir, 'interrupted.jsonl');
+    writeFileSync(out, 'the previous dump\n');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(AZURE_|COPILOG_)/.test(k)) env[k] = v;
+    const child = spawn(process.execPath, [BIN, 'dump', '--store', store, '--out', out, '--pseudonymize', key], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    // The partial file appears once the store is read and the output opened: interrupt then.
+    let sent = false;
+    for (let i = 0; i < 1000 && !sent && child.exitCode === null; i++) {
+      if (readdirSync(dir).some((f) => f.startsWith('.interrupted.jsonl.') && f.endsWith('.partial'))) {
+        child.kill('SIGINT');
+        sent = true;
+      } else await new Promise((r) => setTimeout(r, 5));
+    }
+    const code = await closed;
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.partial')), []);
+    if (code === 130) {
+      assert.match(stderr, /interrupted/);
+      assert.equal(readFileSync(out, 'utf8'), 'the previous dump\n');
+    } else {
+      // The machine was faster than the poll: then the dump is complete, never half.
+      assert.equal(code, 0, stderr);
+      assert.equal(lines(readFileSync(out, 'utf8')).length, truth.length);
+    }
+  });
+});
+
 describe('bad input: exit 2, a clear message, the store byte-identical and no output', () => {
   test('each case', async () => {
     const foreign = join(dir, 'notes.txt');

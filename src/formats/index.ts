@@ -38,6 +38,15 @@ export interface DumpOptions {
   /** Called every `every` rows (progress); never given content. */
   onProgress?: (rows: number) => void;
   every?: number;
+  /** Stops the dump at the next row with DumpInterrupted (the sink is left to the caller to abort). */
+  signal?: AbortSignal;
+}
+
+export class DumpInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'DumpInterrupted';
+  }
 }
 
 /** Stream rows through the format's writer; returns the row count. The sink is not committed here. */
@@ -46,6 +55,7 @@ export async function writeDump(o: DumpOptions): Promise<number> {
   const every = o.every ?? 10_000;
   let n = 0;
   for await (const s of o.rows) {
+    if (o.signal?.aborted) throw new DumpInterrupted();
     const r: DumpRecord = { tenantId: s.tenantId, userId: s.userId, createdMs: s.createdMs, json: s.json };
     if (o.noBodies || o.pseudonymizer) {
       let item = JSON.parse(s.json) as AiInteraction;

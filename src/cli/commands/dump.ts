@@ -2,7 +2,7 @@
 // Fabric or Excel. Reads only through the Store interface, opened read-only; streams, so a store
 // of millions never sits in memory. Exit 0 done, 1 failed while writing, 2 usage error, 130 Ctrl-C.
 import { Command } from 'commander';
-import { FORMATS, formatOfPath, isFormat, writeDump, type Format } from '../../formats/index.js';
+import { DumpInterrupted, FORMATS, formatOfPath, isFormat, writeDump, type Format } from '../../formats/index.js';
 import { KeyFileError, Pseudonymizer, readKeyFile } from '../../formats/pseudonymize.js';
 import { openSink, SinkOpenError, type Sink } from '../../formats/sink.js';
 import { openStore, storeTarget, StoreOpenError, type InteractionFilter, type Store } from '../../store/index.js';
@@ -62,9 +62,11 @@ export function dumpCommand(): Command {
         throw e;
       }
       let sink: Sink | undefined;
+      // First Ctrl-C: stop at the next row, remove the partial file, exit 130. Second: stop now.
+      const stop = new AbortController();
       const onSignal = () => {
-        // The partial file goes; the target and the store stay as they were.
-        void (sink?.abort() ?? Promise.resolve()).finally(() => process.exit(130));
+        if (stop.signal.aborted) void (sink?.abort() ?? Promise.resolve()).finally(() => process.exit(130));
+        stop.abort();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
@@ -76,8 +78,12 @@ export function dumpCommand(): Command {
         if (pseudonymizer) {
           for (const u of users) pseudonymizer.learn(u);
           // People named only in mentions are learned first, so a name in an earlier body is caught too.
-          for await (const r of store.interactions(filter)) if (!r.json.includes('"mentions":[]')) pseudonymizer.learnFrom(JSON.parse(r.json));
+          for await (const r of store.interactions(filter)) {
+            if (stop.signal.aborted) break;
+            if (!r.json.includes('"mentions":[]')) pseudonymizer.learnFrom(JSON.parse(r.json));
+          }
         }
+        if (stop.signal.aborted) return interrupted();
         try {
           sink = await openSink(o.out);
         } catch (e) {
@@ -86,10 +92,11 @@ export function dumpCommand(): Command {
         }
         let rows: number;
         try {
-          rows = await writeDump({ rows: store.interactions(filter), format, sink, pseudonymizer, noBodies: o.bodies === false });
+          rows = await writeDump({ rows: store.interactions(filter), format, sink, pseudonymizer, noBodies: o.bodies === false, signal: stop.signal });
           await sink.commit();
         } catch (e) {
           await sink.abort();
+          if (e instanceof DumpInterrupted) return interrupted();
           if ((e as NodeJS.ErrnoException).code === 'EPIPE') return; // stdout's reader went away (| head): not an error
           throw new Error(`dump to ${sink.location} failed, nothing was written there: ${(e as Error).message}`);
         }
@@ -103,6 +110,11 @@ export function dumpCommand(): Command {
         await store.close();
       }
     });
+}
+
+function interrupted(): void {
+  process.stderr.write('copilog dump: interrupted; nothing was written (the output file, if any, is as it was)\n');
+  process.exitCode = 130;
 }
 
 function resolveFormat(flag: string | undefined, out: string): Format {
