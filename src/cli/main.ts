@@ -4,6 +4,7 @@ import { emulatorCommand } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
+import { dumpCommand } from './commands/dump.js';
 import { UsageError } from './usage.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
 
@@ -17,6 +18,7 @@ program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
+program.addCommand(dumpCommand());
 
 try {
   await program.parseAsync(process.argv);
