@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Throttle } from '../src/emulator/graph/throttle.js';
 import { InteractionStore } from '../src/emulator/interactions/store.js';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
@@ -43,27 +44,34 @@ function raw(method: string, path: string, headers: Record<string, string>, body
 }
 
 describe('throttle below one request per second', () => {
-  test('0.5 requests/s admits one request every 2 s (the bucket holds one request)', () => {
+  test('0.5 requests/s admits one request every 2 s (the bucket holds one request; it starts with one second of budget)', () => {
     const t = new Throttle();
-    assert.equal(t.take('k', 0.5, 0), undefined, 'the first request is admitted');
-    const wait = t.take('k', 0.5, 10);
+    assert.equal(t.take('k', 0.5, 0), 1, 'half a request in the bucket: wait 1 s');
+    assert.equal(t.take('k', 0.5, 1_000), undefined, 'admitted once the bucket holds one request');
+    const wait = t.take('k', 0.5, 1_010);
     assert.ok(wait !== undefined && wait > 1.9 && wait <= 2, `then a wait of about 2 s (${wait})`);
-    assert.equal(t.take('k', 0.5, 2_010), undefined, 'admitted again 2 s later');
-    assert.notEqual(t.take('k', 0.5, 2_020), undefined);
-    assert.equal(t.take('k2', 0.25, 0), undefined, 'another key, 0.25/s: admitted');
-    assert.notEqual(t.take('k2', 0.25, 3_900), undefined, 'not before 4 s');
-    assert.equal(t.take('k2', 0.25, 4_000), undefined, '0.25/s: one every 4 s');
+    assert.equal(t.take('k', 0.5, 3_010), undefined, 'admitted again 2 s later');
+    assert.notEqual(t.take('k', 0.5, 3_020), undefined);
+    assert.equal(t.take('k2', 0.25, 0), 3, 'another key, 0.25/s: the first request waits 3 s');
+    assert.equal(t.take('k2', 0.25, 3_000), undefined, 'then it is admitted');
+    assert.notEqual(t.take('k2', 0.25, 6_900), undefined, 'not before 4 s more');
+    assert.equal(t.take('k2', 0.25, 7_000), undefined);
+    assert.equal(t.take('k3', 30, 0), undefined, 'at 30/s the first request is admitted at once');
   });
 
-  test('over the wire: requestsPerSecond 0.5 serves the first request and throttles the next with Retry-After 2', async () => {
+  test('over the wire: requestsPerSecond 0.5 admits a request after the advertised wait, then one every 2 s', async () => {
     await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { requestsPerSecond: 0.5 } });
     try {
       const token = await emu.token();
       const first = await getPage(emu, exportPath(userId, '$top=1'), token);
-      assert.equal(first.status, 200, JSON.stringify(first.body));
-      const second = await getPage(emu, exportPath(userId, '$top=1'), token);
-      assert.equal(second.status, 429);
-      assert.equal(second.headers.get('retry-after'), '2');
+      assert.equal(first.status, 429, JSON.stringify(first.body));
+      assert.equal(first.headers.get('retry-after'), '1');
+      await sleep(1_050);
+      const admitted = await getPage(emu, exportPath(userId, '$top=1'), token);
+      assert.equal(admitted.status, 200, JSON.stringify(admitted.body));
+      const next = await getPage(emu, exportPath(userId, '$top=1'), token);
+      assert.equal(next.status, 429);
+      assert.equal(next.headers.get('retry-after'), '2');
     } finally {
       await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { requestsPerSecond: null } });
     }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { SKU_TABLE } from '../src/graph/licensing-table.js';
 import { PLAN, loadLicensingCsv, builtinCatalog } from '../src/graph/licensing.js';
-import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS } from '../src/graph/permissions-table.js';
-import { ref, applicationGrants, applicationRoleIds, SERVED_PATHS } from './support/reference.js';
+import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from '../src/graph/permissions-table.js';
+import { USER_PROPERTIES } from '../src/graph/user-properties.js';
+import { ref, applicationGrants, applicationRoleIds, delegatedScopeIds, SERVED_PATHS, userPropertyTable } from './support/reference.js';
 
 interface CsvRow {
   Product_Display_Name: string;
@@ -266,5 +267,24 @@ describe('permission tables (src/graph/permissions-table.ts) against graph-permi
       .filter(([p, l]) => p !== exportPath && l.some((g) => g.name === 'AiEnterpriseInteraction.Read.All'))
       .map(([p]) => p);
     assert.deepEqual(elsewhere, []);
+  });
+});
+
+describe('DELEGATED_SCOPE_IDS against graph-permission-ids.json', () => {
+  test("every entry is Microsoft's DelegatedWork id, and the delegated Copilot permission is there", () => {
+    const ids = delegatedScopeIds();
+    const problems = Object.entries(DELEGATED_SCOPE_IDS).filter(([n, id]) => lc(ids.get(n) ?? '') !== lc(id)).map(([n, id]) => `${n}: table ${id}, Microsoft ${ids.get(n)}`);
+    assert.deepEqual(problems, []);
+    assert.equal(DELEGATED_SCOPE_IDS['AiEnterpriseInteraction.Read'], '859cceb9-2ec2-4e48-bcd7-b8490b5248a5');
+    // Application and delegated ids of one name differ: a Scope is never mistaken for a Role.
+    for (const [n, id] of Object.entries(DELEGATED_SCOPE_IDS)) if (APPLICATION_ROLE_IDS[n]) assert.notEqual(APPLICATION_ROLE_IDS[n], id, n);
+  });
+});
+
+describe('USER_PROPERTIES (src/graph/user-properties.ts) against the CSDL', () => {
+  test('exactly the properties of microsoft.graph.user, with their kind', () => {
+    assert.deepEqual(Object.entries(USER_PROPERTIES), userPropertyTable());
+    assert.equal(USER_PROPERTIES.otherMails, 'many');
+    assert.equal(USER_PROPERTIES.signInActivity, 'one');
   });
 });

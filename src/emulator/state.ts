@@ -3,7 +3,7 @@
 // read it; the control API replaces or edits it. Keyed by tenant, like moto's stores.
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { builtinCatalog, EXCHANGE_MAILBOX_PLANS, type LicensingCatalog, type SkuRow } from '../graph/licensing.js';
-import { APPLICATION_ROLE_IDS } from '../graph/permissions.js';
+import { APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from '../graph/permissions.js';
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/ids.js';
 import type { Clock } from './clock.js';
 import { guidFrom } from './ids.js';
@@ -179,6 +179,8 @@ async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: strin
     certificates.push({ name: c.name, thumbprint: tp.hex, x5t: tp.x5t, x5tS256: tp.x5tS256, certPath: pair.certPath, keyPath: pair.keyPath, publicKey: x.publicKey, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) });
   }
   const unknownAt = [...a.permissions.map((p, i) => [`permissions[${i}]`, p]), ...a.rsc.map((p, i) => [`rsc[${i}]`, p])].filter(([, p]) => !(p! in APPLICATION_ROLE_IDS));
+  const unknownScopes = a.delegated.map((p, i) => [`delegated[${i}]`, p]).filter(([, p]) => !(p! in DELEGATED_SCOPE_IDS));
+  if (unknownScopes.length) throw new ScenarioError(`${unknownScopes.map(([f, p]) => `${where}.${f}: unknown delegated permission ${p}`).join('; ')} (copilog knows ${Object.keys(DELEGATED_SCOPE_IDS).join(', ')})`);
   if (unknownAt.length) throw new ScenarioError(`${unknownAt.map(([f, p]) => `${where}.${f}: unknown application permission ${p}`).join('; ')} (copilog knows ${Object.keys(APPLICATION_ROLE_IDS).join(', ')})`);
   return {
     appId,

@@ -114,6 +114,7 @@ export const APPLICATION_ROLE_IDS: Readonly<Record<string, string>> = {
   "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
   "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
   "Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
+  "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
   "DeviceManagementApps.Read.All": "7a6ee1e7-141e-4cec-ae74-d9db155731ff",
   "DeviceManagementApps.ReadWrite.All": "78145de6-330d-4800-a6ce-494ff2d33d07",
   "DeviceManagementConfiguration.Read.All": "dc377aa6-52d8-4e23-b271-2a7ae04cedf3",
@@ -133,4 +134,34 @@ export const APPLICATION_ROLE_IDS: Readonly<Record<string, string>> = {
   "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
   "User.ReadWrite.All": "741f803b-c850-494e-b5df-cde7c675a1ca",
   "User.ReadWrite.CrossCloud": "5652f862-b626-407b-a3e6-248aeb95763c",
+};
+
+/** Delegated permission (oauth2PermissionScope) ids on the Microsoft Graph service principal: the
+ * application permissions above that also exist as delegated ones, plus the delegated ones apps ask for. */
+export const DELEGATED_SCOPE_IDS: Readonly<Record<string, string>> = {
+  "AgentIdUser.ReadWrite.All": "c3da4fc2-a3f7-fb10-b270-15dd66d000b6",
+  "AgentIdUser.ReadWrite.IdentityParentedBy": "a1943f6a-e709-4b6c-baf0-25f7912a03bf",
+  "AiEnterpriseInteraction.Read": "859cceb9-2ec2-4e48-bcd7-b8490b5248a5",
+  "Application.Read.All": "c79f8feb-a9db-4090-85f9-90d820caa0eb",
+  "Application.ReadWrite.All": "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+  "AuditLog.Read.All": "e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20",
+  "DeviceManagementApps.Read.All": "4edf5f54-4666-44af-9de9-0144fb4b6e8c",
+  "DeviceManagementApps.ReadWrite.All": "7b3f05d5-f68c-4b8d-8c59-a2ecd12f24af",
+  "DeviceManagementConfiguration.Read.All": "f1493658-876a-4c87-8fa7-edb559b3476a",
+  "DeviceManagementConfiguration.ReadWrite.All": "0883f392-0a7a-443d-8c76-16a6d39c7b63",
+  "DeviceManagementManagedDevices.Read.All": "314874da-47d6-4978-88dc-cf0d37f0bb82",
+  "DeviceManagementManagedDevices.ReadWrite.All": "44642bfe-8385-4adc-8fc6-fe3cb2c375c3",
+  "DeviceManagementServiceConfig.Read.All": "8696daa5-bce5-4b2e-83f9-51b6defc4e1e",
+  "DeviceManagementServiceConfig.ReadWrite.All": "662ed50a-ac44-4eef-ad86-62eed9be2a29",
+  "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
+  "Directory.ReadWrite.All": "c5366453-9fb0-48a5-a156-24f0c49a4b84",
+  "LicenseAssignment.Read.All": "f395577a-0960-456b-979f-7228de0c5996",
+  "Mail.Read": "570282fd-fa5c-430d-a7fd-fc8dc98a9dca",
+  "MailboxSettings.Read": "87f447af-9fa4-4c32-9dfa-4a57a73d18ce",
+  "Organization.Read.All": "4908d5b9-3fb2-4b1e-9336-1888b7937185",
+  "Organization.ReadWrite.All": "46ca0847-7e6b-426e-9775-ea810a948356",
+  "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+  "User.Read.All": "a154be20-db9c-4678-8ab7-66f6cc099a59",
+  "User.ReadBasic.All": "b340eb25-3456-403f-be2f-af7a0d370277",
+  "User.ReadWrite.All": "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
 };

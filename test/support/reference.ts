@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { csdlModel } from './csdl.js';
 
 export const REFERENCE_DIR = fileURLToPath(new URL('../../../shared/graph-reference/', import.meta.url));
 export const ref = (name: string): string => join(REFERENCE_DIR, name);
@@ -62,6 +63,23 @@ export function applicationRoleIds(): Map<string, string> {
     // Resource-specific (RSC) roles such as AiEnterpriseInteraction.Read.User live on another resource.
     const app = list.find((d) => d.scheme === 'Application' && isGraph(d)) ?? list.find((d) => d.scheme === 'Application');
     if (app) out.set(name, app.id);
+  }
+  return out;
+}
+
+/** Every property of microsoft.graph.user in the CSDL (inherited first): [name, one|many|navigation]. */
+export function userPropertyTable(): [string, 'one' | 'many' | 'navigation'][] {
+  const model = csdlModel();
+  return model.properties('microsoft.graph.user').map((p) => [p.name, p.navigation ? 'navigation' : p.collection ? 'many' : 'one']);
+}
+
+/** Delegated (work or school) permission name → oauth2PermissionScope id on Microsoft Graph. */
+export function delegatedScopeIds(): Map<string, string> {
+  const deployments = JSON.parse(readFileSync(ref('graph-permission-ids.json'), 'utf8')).permissionDeployments as Record<string, { id: string; scheme: string }[]>;
+  const out = new Map<string, string>();
+  for (const [name, list] of Object.entries(deployments)) {
+    const d = list.find((x) => x.scheme === 'DelegatedWork');
+    if (d) out.set(name, d.id);
   }
   return out;
 }

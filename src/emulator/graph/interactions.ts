@@ -73,7 +73,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const byUpn = key.includes('@');
     const u = byUpn && b.upnInPath === 'notFound' ? undefined : t.user(key);
     if (!u) {
-      refuse(r, 'user-exists', b.unknownUser === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: key });
+      refuse(r, 'user-exists', b.unknownUser === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`), { user: key });
     }
     const user = u!;
     let empty = false;
@@ -88,7 +88,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     }
     for (const [where, rule] of [['onPremises', b.mailboxOnPremises], ['none', b.mailboxNone], ['excludedByPolicy', b.mailboxExcludedByPolicy]] as const) {
       if (user.mailbox !== where || rule === 'allow') continue;
-      refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: user.id, mailbox: where });
+      refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`), { user: user.id, mailbox: where });
     }
     await admit(r);
     const q = parseQuery(r);
@@ -244,10 +244,17 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     return body;
   }
 
+  // The resource a change notification names (copilot/interactionHistory/interactions('{id}'))
+  // is not fetchable: the CSDL has no such navigation, and graph-facts §12 #27 gives 404 NotFound.
+  const interactionById = async (r: GraphRequest) =>
+    refuse(r, 'interaction-by-id', graphErrors.notFound('Requested API is not supported. Please check the path.'), { id: r.params[r.params.length - 1]?.raw });
+
   const spec = (handler: GraphRouteSpec['handler']): GraphRouteSpec => ({ handler, denial: 'none' });
   router
     .add('copilot/users/{id}/interactionhistory/getallenterpriseinteractions', spec(perUser))
-    .add('copilot/interactionhistory/getallenterpriseinteractions', spec(tenantWide));
+    .add('copilot/interactionhistory/getallenterpriseinteractions', spec(tenantWide))
+    .add('copilot/interactionhistory/interactions/{id}', spec(interactionById))
+    .add('copilot/users/{id}/interactionhistory/interactions/{id}', spec(interactionById));
 }
 
 /** beta's body is a chatMessageBody, which adds messageBodyContentType (graph-facts §12 #23). */
