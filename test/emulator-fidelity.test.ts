@@ -82,6 +82,41 @@ describe('$select on users', () => {
   });
 });
 
+describe('resource-specific (RSC) grants', () => {
+  test('GET /users/{id}/permissionGrants lists an app\'s AiEnterpriseInteraction.Read.User grant, gated by ResourceSpecificPermissionGrant.ReadForUser.All', async () => {
+    const s = demoWithoutThrottling() as any;
+    s.name = 'rsc-grants';
+    s.tenants[0].apps[0].permissions.push('ResourceSpecificPermissionGrant.ReadForUser.All');
+    s.tenants[0].apps[1].rsc = ['AiEnterpriseInteraction.Read.User'];
+    s.tenants[0].apps[1].secrets[0].expiresAt = '+10d';
+    await emu.control('/scenario', 'POST', s);
+    try {
+      const reader = await emu.token();
+      const r = await getPage(emu, `/v1.0/users/${adele}/permissionGrants`, reader);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(validateCollectionResponse('resourceSpecificPermissionGrant', r.body), []);
+      assert.equal(r.body.value.length, 1);
+      const [g] = r.body.value;
+      assert.equal(g.permission, 'AiEnterpriseInteraction.Read.User');
+      assert.equal(g.permissionType, 'Application');
+      assert.equal(g.clientId, '7e2d4f6a-1b3c-4d5e-8f9a-0b1c2d3e4f5a');
+      assert.equal(g.resourceAppId, '00000003-0000-0000-c000-000000000000');
+      // The legacy app itself holds only User.Read.All: the list is refused to it.
+      const legacy = await emu.token({ appId: '7e2d4f6a-1b3c-4d5e-8f9a-0b1c2d3e4f5a' });
+      assert.equal((await getPage(emu, `/v1.0/users/${adele}/permissionGrants`, legacy)).status, 403);
+      // The RSC grant never reaches the tenant-wide token.
+      const [, payload] = legacy.split('.');
+      assert.deepEqual(JSON.parse(Buffer.from(payload!, 'base64url').toString()).roles, ['User.Read.All']);
+    } finally {
+      const again = demoWithoutThrottling() as any;
+      again.tenants[0].apps[0].permissions.push('AuditLog.Read.All');
+      again.tenants[0].apps[1].secrets[0].expiresAt = '+10d';
+      await emu.control('/scenario', 'POST', again);
+      token = await emu.token();
+    }
+  });
+});
+
 describe('interaction resources Graph does not serve, and unknown users', () => {
   test("GET …/interactions('{id}') answers 404 NotFound (graph-facts §12 #27), both forms", async () => {
     for (const path of [`/v1.0/copilot/interactionHistory/interactions('1767261600123')`, `/beta/copilot/users/${adele}/interactionHistory/interactions('1767261600123')`]) {

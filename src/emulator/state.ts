@@ -11,7 +11,14 @@ import { ensureAppCertificate, thumbprints } from './pki.js';
 import type { AppSpec, Behaviours, Faults, Scenario, TenantSpec } from './scenario/schema.js';
 import { ScenarioError } from './scenario/load.js';
 
-export interface AssignedLicense { sku: SkuRow; disabledPlanIds: string[] }
+export interface AssignedLicense {
+  sku: SkuRow;
+  disabledPlanIds: string[];
+  /** assignedPlans[].assignedDateTime; undefined: when the account was created. */
+  assignedAt?: Date;
+  /** Provisioning of the licence's enabled plans (Success unless a scenario says otherwise). */
+  provisioningStatus: 'Success' | 'PendingInput' | 'PendingActivation' | 'PendingProvisioning' | 'Error';
+}
 
 export interface DirectoryUser {
   id: string;
@@ -95,12 +102,12 @@ export class TenantState {
       mailbox: u.mailbox,
       usageLocation: u.usageLocation,
       locale: u.locale.toLowerCase(),
-      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`)),
+      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`, clock)),
       interactionCount: u.interactions ?? spec.interactions.perUser,
       createdDateTime: this.createdDateTime,
     }));
     if (spec.generatedUsers) {
-      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].generatedUsers.licenses[${li}]`));
+      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].generatedUsers.licenses[${li}]`, clock));
       for (let i = 0; i < spec.generatedUsers.count; i++) {
         const upn = `${spec.generatedUsers.prefix}${String(i + 1).padStart(5, '0')}@${this.domain}`;
         this.addUser({
@@ -121,7 +128,7 @@ export class TenantState {
     return t;
   }
 
-  private resolveLicense(l: { sku: string; disabledPlans: string[] }, where: string): AssignedLicense {
+  private resolveLicense(l: { sku: string; disabledPlans: string[]; assignedAt?: string; provisioningStatus: AssignedLicense['provisioningStatus'] }, where: string, clock?: Clock): AssignedLicense {
     const sku = this.catalog.sku(l.sku);
     if (!sku) throw new ScenarioError(`${where}.sku: unknown SKU ${l.sku} in ${this.catalog.source}; use a String_Id such as Microsoft_365_Copilot or SPE_E5, or load Microsoft's CSV with --licensing-csv`);
     const disabledPlanIds = l.disabledPlans.map((p, pi) => {
@@ -129,7 +136,7 @@ export class TenantState {
       if (!id) throw new ScenarioError(`${where}.disabledPlans[${pi}]: ${sku.skuPartNumber} has no service plan ${p}`);
       return id;
     });
-    return { sku, disabledPlanIds };
+    return { sku, disabledPlanIds, provisioningStatus: l.provisioningStatus, ...(l.assignedAt && clock ? { assignedAt: clock.resolve(l.assignedAt) } : {}) };
   }
 
   private addUser(u: DirectoryUser): void {
@@ -155,6 +162,13 @@ export class TenantState {
   enabledPlans(u: DirectoryUser): Set<string> {
     const out = new Set<string>();
     for (const l of u.licenses) for (const [, id] of l.sku.servicePlans) if (!l.disabledPlanIds.includes(id)) out.add(id);
+    return out;
+  }
+
+  /** Enabled plans whose provisioning has completed: what a service gate (the export's licence gate) sees. */
+  provisionedPlans(u: DirectoryUser): Set<string> {
+    const out = new Set<string>();
+    for (const l of u.licenses) if (l.provisioningStatus === 'Success') for (const [, id] of l.sku.servicePlans) if (!l.disabledPlanIds.includes(id)) out.add(id);
     return out;
   }
 

@@ -49,6 +49,12 @@ export const APPLICATION_GRANTS: Readonly<Record<string, readonly { name: string
     { name: "User.Read.All", least: false },
     { name: "User.ReadWrite.All", least: false },
   ],
+  "/users/{id}/permissiongrants": [
+    { name: "ResourceSpecificPermissionGrant.ReadForUser.All", least: true },
+    { name: "TeamsAppInstallation.ManageSelectedForUser.All", least: false },
+    { name: "TeamsAppInstallation.ReadWriteAndConsentForUser.All", least: false },
+    { name: "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All", least: false },
+  ],
   "/subscribedskus": [
     { name: "Directory.Read.All", least: false },
     { name: "Directory.ReadWrite.All", least: false },
@@ -130,6 +136,10 @@ export const APPLICATION_ROLE_IDS: Readonly<Record<string, string>> = {
   "MailboxSettings.Read": "40f97065-369a-49f4-947c-6a255697ae91",
   "Organization.Read.All": "498476ce-e0fe-48b0-b801-37ba7e2685c6",
   "Organization.ReadWrite.All": "292d869f-3427-49a8-9dab-8c70152b74e9",
+  "ResourceSpecificPermissionGrant.ReadForUser.All": "acfca4d5-f49f-40ed-9648-84068b474c73",
+  "TeamsAppInstallation.ManageSelectedForUser.All": "e97a9235-5b3c-43c4-b37d-6786a173fae4",
+  "TeamsAppInstallation.ReadWriteAndConsentForUser.All": "32ca478f-f89e-41d0-aaf8-101deb7da510",
+  "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All": "a87076cf-6abd-4e56-8559-4dbdf41bef96",
   "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
   "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
   "User.ReadWrite.All": "741f803b-c850-494e-b5df-cde7c675a1ca",

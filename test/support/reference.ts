@@ -13,6 +13,7 @@ export const SERVED_PATHS = [
   '/users',
   '/users/{id}',
   '/users/{id}/licensedetails',
+  '/users/{id}/permissiongrants',
   '/subscribedskus',
   '/organization',
   '/applications',

@@ -52,9 +52,12 @@ function renderUser(t: TenantState, u: DirectoryUser): Json {
   const exchangeStatus = cloudMailbox ? 'Success' : u.mailbox === 'onPremises' ? 'PendingActivation' : 'PendingInput';
   const provisioned = new Map<string, Json>();
   for (const l of u.licenses) for (const [name, id] of l.sku.servicePlans) {
-    if (!enabledPlans.has(id)) continue;
+    if (!enabledPlans.has(id) || l.disabledPlanIds.includes(id)) continue;
     const service = planService(name);
-    provisioned.set(service, { capabilityStatus: 'Enabled', provisioningStatus: service === 'exchange' ? exchangeStatus : 'Success', service });
+    const status = l.provisioningStatus !== 'Success' ? l.provisioningStatus : service === 'exchange' ? exchangeStatus : 'Success';
+    // One entry per service: a completed provisioning of the service (from another licence) wins.
+    if (provisioned.get(service)?.provisioningStatus === 'Success' && status !== 'Success') continue;
+    provisioned.set(service, { capabilityStatus: 'Enabled', provisioningStatus: status, service });
   }
   return {
     id: u.id,
@@ -76,7 +79,7 @@ function renderUser(t: TenantState, u: DirectoryUser): Json {
     onPremisesSyncEnabled: u.mailbox === 'onPremises' ? true : null,
     assignedLicenses: u.licenses.map((l) => ({ disabledPlans: l.disabledPlanIds, skuId: l.sku.skuId })),
     assignedPlans: u.licenses.flatMap((l) => l.sku.servicePlans.map(([name, id]) => ({
-      assignedDateTime: u.createdDateTime,
+      assignedDateTime: l.assignedAt ? stamp(l.assignedAt) : u.createdDateTime,
       capabilityStatus: l.disabledPlanIds.includes(id) ? 'Deleted' : 'Enabled',
       service: planService(name),
       servicePlanId: id,
@@ -92,11 +95,30 @@ function licenseDetails(u: DirectoryUser): Json[] {
     skuPartNumber: l.sku.skuPartNumber,
     servicePlans: l.sku.servicePlans.map(([name, id]) => ({
       appliesTo: 'User',
-      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : planService(name) === 'exchange' && (u.mailbox === 'onPremises' || u.mailbox === 'none') ? 'PendingInput' : 'Success',
+      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : l.provisioningStatus !== 'Success' ? l.provisioningStatus : planService(name) === 'exchange' && (u.mailbox === 'onPremises' || u.mailbox === 'none') ? 'PendingInput' : 'Success',
       servicePlanId: id,
       servicePlanName: name,
     })),
   }));
+}
+
+/**
+ * Resource-specific permission grants on a user (GET /users/{id}/permissionGrants): where an app's
+ * per-user RSC grant such as AiEnterpriseInteraction.Read.User shows (it never reaches the
+ * tenant-wide token, the app's appRoleAssignments or requiredResourceAccess). A scenario's `rsc`
+ * list is granted on every user of the tenant.
+ */
+function permissionGrants(t: TenantState, u: DirectoryUser): Json[] {
+  return t.apps.flatMap((a) => a.rsc.map((permission) => ({
+    id: guidFrom(t.id, 'rsc', a.appId, u.id, permission),
+    deletedDateTime: null,
+    // Microsoft's descriptions: clientId is the app's id, clientAppId its service principal's.
+    clientId: a.appId,
+    clientAppId: a.servicePrincipalId,
+    permission,
+    permissionType: 'Application',
+    resourceAppId: MICROSOFT_GRAPH_APP_ID,
+  })));
 }
 
 function subscribedSkus(t: TenantState): Json[] {
@@ -332,6 +354,10 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
       return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u), same, 'microsoft.graph.licenseDetails');
+    }))
+    .add('users/{id}/permissiongrants', dir((r) => {
+      const u = userFrom(r, r.params[0]);
+      return collection(r, `users('${u.id}')/permissionGrants`, permissionGrants(r.tenant, u), same, 'microsoft.graph.resourceSpecificPermissionGrant');
     }))
     .add('subscribedskus', dir((r) => collection(r, 'subscribedSkus', subscribedSkus(r.tenant), same, 'microsoft.graph.subscribedSku')))
     .add('organization', dir((r) => collection(r, 'organization', [{

@@ -82,7 +82,8 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       empty = true;
     }
     if (!user.accountEnabled && b.disabledUser === 'forbidden') refuse(r, 'user-enabled', graphErrors.forbidden('UnknownError'), { user: user.id });
-    if (!t.enabledPlans(user).has(PLAN.M365_COPILOT_BUSINESS_CHAT)) {
+    // A plan still being provisioned (a licence assigned minutes ago) does not pass yet.
+    if (!t.provisionedPlans(user).has(PLAN.M365_COPILOT_BUSINESS_CHAT)) {
       if (b.unlicensedUser === 'forbidden') refuse(r, 'licence', graphErrors.forbidden('UnknownError'), { user: user.id, plan: 'M365_COPILOT_BUSINESS_CHAT' });
       empty = true;
     }
@@ -110,7 +111,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const out: { userIndex: number; item: AiInteraction }[] = [];
     for (let i = cursor.userIndex; i < t.users.length && out.length <= q.top; i++) {
       const u = t.users[i]!;
-      if (!t.enabledPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
+      if (!t.provisionedPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
       ensureHistory(ctx, t, u);
       const from = i === cursor.userIndex ? cursor : { ...cursor, userIndex: i, createdMs: -1, id: '' };
       for (const item of fetch(t, u, { ...q, top: q.top - out.length }, from)) out.push({ userIndex: i, item });
