@@ -45,6 +45,7 @@ before(async () => {
     '/users': '/v1.0/users',
     '/users/{id}': `/v1.0/users/${userId}`,
     '/users/{id}/licensedetails': `/v1.0/users/${userId}/licenseDetails`,
+    '/users/{id}/permissiongrants': `/v1.0/users/${userId}/permissionGrants`,
     '/subscribedskus': '/v1.0/subscribedSkus',
     '/organization': '/v1.0/organization',
     '/applications': '/v1.0/applications',
