@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { stringify as toYaml } from 'yaml';
 import { cleanDir, tempDir } from './support/emulator.js';
-import { ref } from './support/reference.js';
+import { csvWithFutureSku, FUTURE_SKU } from './support/reference.js';
 import { GUID } from './fixtures/auth.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -171,7 +171,7 @@ describe('copilog emulator --json', () => {
       tenants: [{
         id: '0b8f6a42-1c3d-4e5f-8a9b-0c1d2e3f4c01', domain: 'clicsv.onmicrosoft.com',
         apps: [{ appId: '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3e01', displayName: 'reader', secrets: [{ value: 'cli-csv-secret' }], permissions: ['User.Read.All'] }],
-        users: [{ userPrincipalName: 'bi@clicsv.onmicrosoft.com', licenses: [{ sku: 'POWER_BI_PRO' }] }],
+        users: [{ userPrincipalName: 'bi@clicsv.onmicrosoft.com', licenses: [{ sku: FUTURE_SKU.part }] }],
       }],
     }));
     // Without the CSV the SKU is unknown, and the message names the field and the flag.
@@ -179,11 +179,12 @@ describe('copilog emulator --json', () => {
       (r) => { children.push(r.child); return undefined; },
       (e: Error) => e,
     );
-    assert.ok(refused, 'the built-in table does not know POWER_BI_PRO');
+    assert.ok(refused, `the built-in table does not know ${FUTURE_SKU.part}`);
     assert.match(refused.message, /exited \(2\)/, "a scenario that does not validate is a usage error (exit 2)");
-    assert.match(refused.message, /tenants\[0\]\.users\[0\]\.licenses\[0\]\.sku: unknown SKU POWER_BI_PRO.*--licensing-csv/);
+    assert.match(refused.message, new RegExp(`tenants\\[0\\]\\.users\\[0\\]\\.licenses\\[0\\]\\.sku: unknown SKU ${FUTURE_SKU.part}.*--licensing-csv`));
 
-    const r = await startCli(['--scenario', scenario, '--port', '0', '--json', '--data-dir', dataDir, '--licensing-csv', ref('licensing-service-plans.csv')]);
+    // The built-in table holds every SKU of the January 2026 CSV: "the current CSV" adds a newer one.
+    const r = await startCli(['--scenario', scenario, '--port', '0', '--json', '--data-dir', dataDir, '--licensing-csv', csvWithFutureSku(dataDir)]);
     children.push(r.child);
     const tenant = (await get(r.ready, '/_emulator/tenants')).body.tenants[0];
     const tok = await get(r.ready, `/${tenant.id}/oauth2/v2.0/token`, { 'content-type': 'application/x-www-form-urlencoded' }, {
@@ -192,8 +193,8 @@ describe('copilog emulator --json', () => {
     });
     const ld = await get(r.ready, '/v1.0/users/bi@clicsv.onmicrosoft.com/licenseDetails', { authorization: `Bearer ${tok.body.access_token}` });
     assert.equal(ld.status, 200);
-    assert.equal(ld.body.value[0].skuPartNumber, 'POWER_BI_PRO');
-    assert.equal(ld.body.value[0].skuId, 'f8a1db68-be16-40ed-86d5-cb42ce701560');
+    assert.equal(ld.body.value[0].skuPartNumber, FUTURE_SKU.part);
+    assert.equal(ld.body.value[0].skuId, FUTURE_SKU.id);
     assert.deepEqual(await stop(r, 'SIGTERM'), { code: 0, signal: null });
   });
 });

@@ -46,6 +46,7 @@ before(async () => {
     '/users/{id}': `/v1.0/users/${userId}`,
     '/users/{id}/licensedetails': `/v1.0/users/${userId}/licenseDetails`,
     '/groups/{id}/transitivemembers': '/v1.0/groups/0c2f8a1e-7d4b-4e6a-9b3c-5d8e1f2a4b6c/transitiveMembers',
+    '/users/{id}/permissiongrants': `/v1.0/users/${userId}/permissionGrants`,
     '/subscribedskus': '/v1.0/subscribedSkus',
     '/organization': '/v1.0/organization',
     '/applications': '/v1.0/applications',

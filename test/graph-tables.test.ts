@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { SKU_TABLE } from '../src/graph/licensing-table.js';
 import { PLAN, loadLicensingCsv, builtinCatalog } from '../src/graph/licensing.js';
-import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS } from '../src/graph/permissions-table.js';
-import { ref, applicationGrants, applicationRoleIds, SERVED_PATHS } from './support/reference.js';
+import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from '../src/graph/permissions-table.js';
+import { USER_PROPERTIES } from '../src/graph/user-properties.js';
+import { ref, applicationGrants, applicationRoleIds, delegatedScopeIds, SERVED_PATHS, userPropertyTable } from './support/reference.js';
 
 interface CsvRow {
   Product_Display_Name: string;
@@ -22,7 +23,10 @@ interface CsvRow {
 }
 
 const CSV_PATH = ref('licensing-service-plans.csv');
-const csvRows: CsvRow[] = parse(readFileSync(CSV_PATH), { bom: true, columns: true, skip_empty_lines: true });
+// Ids trimmed: a few cells carry a stray trailing space, which Graph's ids never do (both the shipped
+// table and loadLicensingCsv() trim them).
+const csvRows: CsvRow[] = (parse(readFileSync(CSV_PATH), { bom: true, columns: true, skip_empty_lines: true }) as CsvRow[])
+  .map((r) => ({ ...r, GUID: r.GUID.trim(), Service_Plan_Id: r.Service_Plan_Id.trim() }));
 
 const COPILOT_SKUS = [
   ['Microsoft_365_Copilot', '639dec6b-bb19-468b-871c-c5c441c4b0cb'],
@@ -64,15 +68,31 @@ describe('SKU_TABLE (src/graph/licensing-table.ts) against the licensing CSV', (
       if (names.size !== 1 || !names.has(sku.displayName)) {
         problems.push(`${where}: displayName ${JSON.stringify(sku.displayName)}, CSV has ${[...names].map((n) => JSON.stringify(n)).join(' / ')}`);
       }
-      const csvPlans = rows.map((r) => planKey(r.Service_Plan_Name, r.Service_Plan_Id, r.Service_Plans_Included_Friendly_Names));
-      const tablePlans = sku.servicePlans.map(([name, id, friendly]) => planKey(name, id, friendly));
+      // Names and ids, row by row in the CSV's order (the shipped table leaves friendly names out).
+      const csvPlans = rows.map((r) => `${r.Service_Plan_Name} | ${lc(r.Service_Plan_Id)}`);
+      const tablePlans = sku.servicePlans.map(([name, id]) => `${name} | ${lc(id)}`);
       const csvSet = new Set(csvPlans);
       const tableSet = new Set(tablePlans);
-      if (tableSet.size !== tablePlans.length) problems.push(`${where}: duplicate service plan rows in SKU_TABLE`);
       for (const p of csvSet) if (!tableSet.has(p)) problems.push(`${where}: missing plan [${p}]`);
       for (const p of tableSet) if (!csvSet.has(p)) problems.push(`${where}: plan [${p}] is not in the CSV for this SKU`);
+      if (JSON.stringify(csvPlans) !== JSON.stringify(tablePlans)) problems.push(`${where}: plan rows differ from the CSV's (order or repeats)`);
+      if (sku.servicePlans.some((p) => p.length !== 2)) problems.push(`${where}: a plan row holds more than its name and id`);
     }
     assert.deepEqual(problems, [], `SKU_TABLE disagrees with Microsoft's CSV:\n  ${problems.join('\n  ')}`);
+  });
+
+  test('every SKU of the CSV is in SKU_TABLE (the whole table ships, not a subset)', () => {
+    const guids = new Set(csvRows.map((r) => lc(r.GUID)));
+    assert.ok(guids.size > 500, `only ${guids.size} SKUs in the CSV`);
+    const missing = [...guids].filter((g) => !SKU_TABLE.some((s) => lc(s.skuId) === g));
+    assert.deepEqual(missing, []);
+    assert.equal(SKU_TABLE.length, guids.size);
+    assert.equal(SKU_TABLE.reduce((n, s) => n + s.servicePlans.length, 0), csvRows.length, 'one plan row per CSV row');
+    // SKUs real tenants hold that the old 20-SKU subset lacked.
+    for (const id of ['M365EDU_A3_FACULTY', 'ENTERPRISEPACK_GOV', 'SPE_E5_USGOV_GCCHIGH']) {
+      assert.ok(SKU_TABLE.some((s) => s.skuPartNumber === id) === csvRows.some((r) => r.String_Id === id), id);
+    }
+    assert.ok(SKU_TABLE.some((s) => s.skuPartNumber === 'M365EDU_A3_FACULTY'));
   });
 
   test('the SKU ids are lower-case GUIDs, as Graph returns them', () => {
@@ -127,7 +147,9 @@ describe('PLAN constants (src/graph/licensing.ts) against the licensing CSV', ()
     const catalog = builtinCatalog();
     for (const sku of SKU_TABLE) {
       assert.equal(catalog.sku(sku.skuId)?.skuPartNumber, sku.skuPartNumber);
-      assert.equal(catalog.sku(sku.skuPartNumber.toUpperCase())?.skuId, sku.skuId);
+      // A String_Id shared by two GUIDs (MCOPSTN5) resolves to one of them.
+      const sameName = SKU_TABLE.filter((s) => s.skuPartNumber === sku.skuPartNumber).map((s) => s.skuId);
+      assert.ok(sameName.includes(catalog.sku(sku.skuPartNumber.toUpperCase())!.skuId), sku.skuPartNumber);
     }
     for (const [name, id] of Object.entries(PLAN)) {
       const found = catalog.planName(id);
@@ -162,7 +184,7 @@ describe('loadLicensingCsv()', () => {
       }
       if (sku.skuPartNumber !== stringId) problems.push(`${guid}: skuPartNumber ${sku.skuPartNumber}, CSV ${stringId}`);
       const expected = csvRows.filter((r) => lc(r.GUID) === guid).map((r) => planKey(r.Service_Plan_Name, r.Service_Plan_Id, r.Service_Plans_Included_Friendly_Names)).sort();
-      const got = sku.servicePlans.map(([n, id, f]) => planKey(n, id, f)).sort();
+      const got = sku.servicePlans.map(([n, id, f]) => planKey(n, id, f ?? '')).sort();
       if (JSON.stringify(got) !== JSON.stringify(expected)) problems.push(`${stringId} ${guid}: service plans differ`);
     }
     assert.deepEqual(problems, [], problems.join('\n'));
@@ -266,5 +288,24 @@ describe('permission tables (src/graph/permissions-table.ts) against graph-permi
       .filter(([p, l]) => p !== exportPath && l.some((g) => g.name === 'AiEnterpriseInteraction.Read.All'))
       .map(([p]) => p);
     assert.deepEqual(elsewhere, []);
+  });
+});
+
+describe('DELEGATED_SCOPE_IDS against graph-permission-ids.json', () => {
+  test("every entry is Microsoft's DelegatedWork id, and the delegated Copilot permission is there", () => {
+    const ids = delegatedScopeIds();
+    const problems = Object.entries(DELEGATED_SCOPE_IDS).filter(([n, id]) => lc(ids.get(n) ?? '') !== lc(id)).map(([n, id]) => `${n}: table ${id}, Microsoft ${ids.get(n)}`);
+    assert.deepEqual(problems, []);
+    assert.equal(DELEGATED_SCOPE_IDS['AiEnterpriseInteraction.Read'], '859cceb9-2ec2-4e48-bcd7-b8490b5248a5');
+    // Application and delegated ids of one name differ: a Scope is never mistaken for a Role.
+    for (const [n, id] of Object.entries(DELEGATED_SCOPE_IDS)) if (APPLICATION_ROLE_IDS[n]) assert.notEqual(APPLICATION_ROLE_IDS[n], id, n);
+  });
+});
+
+describe('USER_PROPERTIES (src/graph/user-properties.ts) against the CSDL', () => {
+  test('exactly the properties of microsoft.graph.user, with their kind', () => {
+    assert.deepEqual(Object.entries(USER_PROPERTIES), userPropertyTable());
+    assert.equal(USER_PROPERTIES.otherMails, 'many');
+    assert.equal(USER_PROPERTIES.signInActivity, 'one');
   });
 });

@@ -103,7 +103,7 @@ describe('path forms', () => {
       assert.deepEqual(p.body.value, pages[0]!.body.value);
     }
     await behaviours({ upnInPath: 'notFound' });
-    assertGraphError(await get(forms[2]!), 404, 'itemNotFound');
+    assertGraphError(await get(forms[2]!), 404, 'NotFound');
     assert.equal((await get(forms[0]!)).status, 200);
     await emu.control('/reset', 'POST');
   });

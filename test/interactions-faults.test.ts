@@ -252,7 +252,7 @@ describe('the gates, in order', () => {
     }
   });
 
-  test('user exists: 404 itemNotFound by default; scenarios/interactions/unknown-user → 403', async () => {
+  test('user exists: 404 NotFound by default (graph-facts §12 #7); scenarios/interactions/unknown-user → 403', async () => {
     await load('interactions/unknown-user');
     const token = await appToken();
     const missing = '00000000-0000-0000-0000-000000000404';
@@ -260,7 +260,7 @@ describe('the gates, in order', () => {
     await patch({ behaviours: { unknownUser: 'notFound' } });
     const r = await get(exportPath(missing), token);
     assert.equal(r.status, 404, r.text);
-    assert.equal(r.body.error.code, 'itemNotFound');
+    assert.equal(r.body.error.code, 'NotFound');
     assert.deepEqual(refusals(r).map((l) => l.gate), ['user-exists']);
     // A known user, by object id or by UPN, is served.
     assert.equal((await get(exportPath(user('adele.vance')), token)).status, 200);
@@ -330,7 +330,7 @@ describe('the gates, in order', () => {
     const token = await appToken();
     const r = await get(exportPath(user('emily.braun')), token);
     assert.equal(r.status, 404, r.text);
-    assert.equal(r.body.error.code, 'itemNotFound');
+    assert.equal(r.body.error.code, 'NotFound');
     assert.deepEqual(refusals(r).map((l) => l.gate), ['mailbox']);
   });
 

@@ -212,25 +212,43 @@ describe('generator', () => {
     }
   });
 
-  test('Teams meeting items carry the meeting context and a recap reference; some responses have no context', () => {
+  test('Teams meeting items follow Microsoft’s Teams-meeting example; recaps are the observed requestId-null variant', () => {
     const meeting = items.filter(isMeeting);
     assert.ok(meeting.length >= 30, `${meeting.length} meeting items`);
     let emptyContext = 0;
+    let recaps = 0;
+    let turns = 0;
     for (const x of meeting) {
       assert.equal(x.appClass, `${APP_CLASS_PREFIX}Teams`);
-      const ref = x.attachments.find((a) => a.contentType === 'reference');
-      assert.ok(ref?.contentUrl?.startsWith('https://teams.microsoft.com/l/meetingrecap?'), 'no recap reference');
+      // Microsoft's example: conversationType appchat for a meeting item (recaps included).
+      assert.equal(x.conversationType, 'appchat');
+      const threadUrl = `https://microsoft.teams.com/threads/${x.sessionId}`;
+      if (x.requestId === null) {
+        // The recap: an aiResponse shared by the attendees, pointing at the meeting recap.
+        recaps++;
+        assert.equal(x.interactionType, 'aiResponse');
+        const ref = x.attachments.find((a) => a.contentType === 'reference');
+        assert.ok(ref?.contentUrl?.startsWith('https://teams.microsoft.com/l/meetingrecap?'), 'no recap reference');
+      } else {
+        // A prompt/response pair during the meeting: Example 1 of getAllEnterpriseInteractions.
+        turns++;
+        assert.match(x.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        assert.equal(x.body.contentType, 'text');
+        assert.ok(x.body.content.endsWith(`<attachment id="${x.sessionId}"></attachment>`), x.body.content);
+        assert.ok(x.body.content.length > `<attachment id="${x.sessionId}"></attachment>`.length, 'text before the marker');
+        assert.deepEqual(x.attachments, [{ attachmentId: x.sessionId, content: null, contentType: 'reference', contentUrl: threadUrl, name: 'Teams Meeting Copilot' }]);
+      }
       if (x.contexts.length === 0) {
         assert.equal(x.interactionType, 'aiResponse', 'a meeting prompt without context');
         emptyContext++;
         continue;
       }
-      assert.equal(x.contexts.length, 1);
-      assert.equal(x.contexts[0]!.contextType, 'TeamsMeeting');
-      assert.equal(x.contexts[0]!.displayName, 'Teams Meeting Copilot');
-      assert.ok(x.contexts[0]!.contextReference.startsWith('https://teams.microsoft.com/l/meetup-join/19%3Ameeting_'));
-      assert.ok(x.contexts[0]!.contextReference.includes(encodeURIComponent(x.sessionId)));
+      assert.deepEqual(x.contexts, [{ contextReference: threadUrl, contextType: 'TeamsMeeting', displayName: 'Teams Meeting Copilot' }]);
     }
+    assert.ok(recaps > 0 && turns > 0, `${recaps} recaps, ${turns} meeting turns`);
+    // Each meeting prompt has a response with the same requestId.
+    const prompts = meeting.filter((x) => x.interactionType === 'userPrompt');
+    for (const p of prompts) assert.ok(meeting.some((r) => r.interactionType === 'aiResponse' && r.requestId === p.requestId), 'a meeting prompt without its response');
     assert.ok(emptyContext > 0, 'no meeting aiResponse with empty contexts');
     assert.ok(emptyContext < meeting.filter((x) => x.interactionType === 'aiResponse').length / 2);
   });

@@ -11,12 +11,13 @@ import { stringify as toYaml } from 'yaml';
 import { startEmulator } from '../src/emulator/server.js';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../src/emulator/scenario/load.js';
 import { cleanDir, tempDir, TEST_DATA_DIR, withEmulator, type TestEmulator } from './support/emulator.js';
-import { ref } from './support/reference.js';
+import { csvWithFutureSku, FUTURE_SKU } from './support/reference.js';
 import { AUTH_SCENARIO_DIR, SCENARIO_DIR, authScenario, scenarioObject } from './fixtures/auth.js';
 
 const TENANT = '0b8f6a42-1c3d-4e5f-8a9b-0c1d2e3f4b01';
 const APP = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3d01';
-const CSV_ONLY_SKU = { part: 'POWER_BI_PRO', id: 'f8a1db68-be16-40ed-86d5-cb42ce701560', plan: 'BI_AZURE_P2' };
+// The built-in table holds every SKU of Microsoft's January 2026 CSV: a SKU only "the current CSV" has is a made-up newer one.
+const CSV_ONLY_SKU = FUTURE_SKU;
 
 /** A small valid scenario; tests break one field at a time. */
 function valid(): any {
@@ -172,9 +173,11 @@ describe("Microsoft's licensing CSV (--licensing-csv)", () => {
     s.tenants[0].users[1].licenses = [{ sku: CSV_ONLY_SKU.part, disabledPlans: [CSV_ONLY_SKU.plan] }];
     const file = write('csv-only-sku', s, 'yaml');
     const e = await startError(file);
-    assert.match(e.message, /tenants\[0\]\.users\[1\]\.licenses\[0\]\.sku: unknown SKU POWER_BI_PRO .*--licensing-csv/);
+    assert.match(e.message, new RegExp(`tenants\\[0\\]\\.users\\[1\\]\\.licenses\\[0\\]\\.sku: unknown SKU ${CSV_ONLY_SKU.part} .*--licensing-csv`));
 
-    const running = await startEmulator({ scenario: file, port: 0, dataDir: TEST_DATA_DIR, logLevel: 'silent', licensingCsv: ref('licensing-service-plans.csv') });
+    const csvDir = tempDir('copilog-csv-');
+    const csv = csvWithFutureSku(csvDir);
+    const running = await startEmulator({ scenario: file, port: 0, dataDir: TEST_DATA_DIR, logLevel: 'silent', licensingCsv: csv });
     const agent = new Agent({ connect: { ca: readFileSync(running.ca) } });
     try {
       const call = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
@@ -192,7 +195,7 @@ describe("Microsoft's licensing CSV (--licensing-csv)", () => {
       assert.equal(ld.body.value.length, 1);
       assert.equal(ld.body.value[0].skuId, CSV_ONLY_SKU.id);
       assert.equal(ld.body.value[0].skuPartNumber, CSV_ONLY_SKU.part);
-      const expectedPlans = readFileSync(ref('licensing-service-plans.csv'), 'utf8').split('\n').filter((l) => l.includes(`,${CSV_ONLY_SKU.part},${CSV_ONLY_SKU.id},`)).length;
+      const expectedPlans = readFileSync(csv, 'utf8').split('\n').filter((l) => l.includes(`,${CSV_ONLY_SKU.part},${CSV_ONLY_SKU.id},`)).length;
       assert.equal(ld.body.value[0].servicePlans.length, expectedPlans);
       assert.equal(ld.body.value[0].servicePlans.find((p: any) => p.servicePlanName === CSV_ONLY_SKU.plan).provisioningStatus, 'Disabled');
       const ss = await call('/v1.0/subscribedSkus', { headers: auth });
@@ -200,6 +203,7 @@ describe("Microsoft's licensing CSV (--licensing-csv)", () => {
     } finally {
       await running.close();
       await agent.close();
+      cleanDir(csvDir);
     }
   });
 

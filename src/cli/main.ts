@@ -6,19 +6,21 @@ import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
 import { UsageError } from './usage.js';
+import { redactMessage } from './redact.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
 
 const program = new Command('copilog')
   .description('Diagnose, export and watch Microsoft 365 Copilot interaction history through Microsoft Graph.')
   .version('0.1.0')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
 
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+for (const c of program.commands) c.configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
 
 try {
   await program.parseAsync(process.argv);
@@ -29,9 +31,9 @@ try {
   }
   // A scenario that does not validate is the caller's input, like a bad flag.
   if (e instanceof UsageError || e instanceof ScenarioError) {
-    process.stderr.write(`copilog: ${e.message}\n`);
+    process.stderr.write(redactMessage(`copilog: ${e.message}\n`));
     process.exit(2);
   }
-  process.stderr.write(`copilog: ${(e as Error).message}\n`);
+  process.stderr.write(redactMessage(`copilog: ${(e as Error).message}\n`));
   process.exit(1);
 }

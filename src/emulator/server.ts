@@ -4,6 +4,8 @@
 // either Entra's or Graph's error shape.
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -52,6 +54,8 @@ export const defaultDataDir = (): string => join(process.env.COPILOG_HOME ?? joi
 
 // Exactly the prefixes Graph is routed on (rewriteUrl lower-cases the version first).
 const GRAPH_PATH = /^\/(v1\.0|beta)(\/|$)/;
+const REQUEST_LINE = /^[A-Z]+ (\S+) HTTP\/1\.[01]\r?\n/;
+const requestLines = new WeakMap<Socket, string>();
 const isGraph = (url: string) => GRAPH_PATH.test(url);
 const isIdentity = (url: string) => !isGraph(url) && /^\/[^/]+\/(oauth2|v2\.0|discovery|\.well-known)\//i.test(url);
 
@@ -78,6 +82,9 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
       stampHeaders(req, reply);
       writeError(err, req, reply);
     },
+    // Requests Node's parser refuses before Fastify sees them (headers over 16 KB, a malformed
+    // request line, a client too slow to send its headers): the same ids and error shapes.
+    clientErrorHandler: (err, socket) => clientError(err as unknown as NodeJS.ErrnoException & { rawPacket?: Buffer }, socket),
   });
 
   const storePath = (s: Scenario) => (s.storage === 'file' ? join(dataDir, `interactions-${s.name}.sqlite`) : ':memory:');
@@ -166,6 +173,31 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   };
   app.setErrorHandler(writeError);
 
+  const clientError = (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const message = status === 431 ? 'The request headers are too large: the limit is 16 KB.'
+      : status === 408 ? 'The request headers did not arrive in time.' : 'The request is malformed.';
+    // The request line, when it arrived, says whose shape to answer in (over TLS the packet that
+    // overflowed may be a later record than the one holding the request line).
+    const head = err.rawPacket ? err.rawPacket.subarray(0, 8192).toString('latin1') : '';
+    const url = (REQUEST_LINE.exec(head)?.[1] ?? requestLines.get(socket) ?? '/').replace(/^\/(v1\.0|beta)(?=[/?]|$)/i, (m) => m.toLowerCase());
+    const id = randomUUID();
+    const now = ctx.clock.now();
+    const body = JSON.stringify(isIdentity(url)
+      ? aadstsBody(new AadstsError(status, 'invalid_request', 9002313, `Invalid request. Request is malformed or invalid. ${message}`), now, id)
+      : graphErrorBody(new GraphError(status, 'invalidRequest', message), { requestId: id, clientRequestId: id }, now));
+    app.log.info({ event: 'client.error', code: err.code, status }, 'client error');
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end([
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`, `request-id: ${id}`, `client-request-id: ${id}`, `Date: ${new Date().toUTCString()}`,
+      'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body,
+    ].join('\r\n'));
+  };
+
   app.setNotFoundHandler((req) => {
     if (isIdentity(req.url)) {
       const tenant = req.url.split('/')[1] ?? '';
@@ -178,6 +210,15 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   controlRoutes(app, ctx);
   identityRoutes(app, ctx);
   graphRoutes(app, ctx);
+
+  // The last request line seen on each connection, for clientError above.
+  app.server.on('secureConnection', (socket: Socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      if (chunk[0]! < 0x41 || chunk[0]! > 0x5a) return; // not the start of a request (A-Z)
+      const m = REQUEST_LINE.exec(chunk.subarray(0, 4096).toString('latin1'));
+      if (m) requestLines.set(socket, m[1]!);
+    });
+  });
 
   await app.listen({ port: o.port ?? 0, host: o.host ?? '127.0.0.1' });
   const addr = app.server.address();

@@ -3,7 +3,7 @@
 // read it; the control API replaces or edits it. Keyed by tenant, like moto's stores.
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { builtinCatalog, EXCHANGE_MAILBOX_PLANS, type LicensingCatalog, type SkuRow } from '../graph/licensing.js';
-import { APPLICATION_ROLE_IDS } from '../graph/permissions.js';
+import { APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from '../graph/permissions.js';
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/ids.js';
 import type { Clock } from './clock.js';
 import { guidFrom } from './ids.js';
@@ -11,7 +11,14 @@ import { ensureAppCertificate, thumbprints } from './pki.js';
 import type { AppSpec, Behaviours, Faults, Scenario, TenantSpec } from './scenario/schema.js';
 import { ScenarioError } from './scenario/load.js';
 
-export interface AssignedLicense { sku: SkuRow; disabledPlanIds: string[] }
+export interface AssignedLicense {
+  sku: SkuRow;
+  disabledPlanIds: string[];
+  /** assignedPlans[].assignedDateTime; undefined: when the account was created. */
+  assignedAt?: Date;
+  /** Provisioning of the licence's enabled plans (Success unless a scenario says otherwise). */
+  provisioningStatus: 'Success' | 'PendingInput' | 'PendingActivation' | 'PendingProvisioning' | 'Error';
+}
 
 export interface DirectoryUser {
   id: string;
@@ -103,12 +110,12 @@ export class TenantState {
       mailbox: u.mailbox,
       usageLocation: u.usageLocation,
       locale: u.locale.toLowerCase(),
-      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`)),
+      licenses: u.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].users[${i}].licenses[${li}]`, clock)),
       interactionCount: u.interactions ?? spec.interactions.perUser,
       createdDateTime: this.createdDateTime,
     }));
     if (spec.generatedUsers) {
-      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].generatedUsers.licenses[${li}]`));
+      const licenses = spec.generatedUsers.licenses.map((l, li) => this.resolveLicense(l, `tenants[${index}].generatedUsers.licenses[${li}]`, clock));
       for (let i = 0; i < spec.generatedUsers.count; i++) {
         const upn = `${spec.generatedUsers.prefix}${String(i + 1).padStart(5, '0')}@${this.domain}`;
         this.addUser({
@@ -167,7 +174,7 @@ export class TenantState {
     return t;
   }
 
-  private resolveLicense(l: { sku: string; disabledPlans: string[] }, where: string): AssignedLicense {
+  private resolveLicense(l: { sku: string; disabledPlans: string[]; assignedAt?: string; provisioningStatus: AssignedLicense['provisioningStatus'] }, where: string, clock?: Clock): AssignedLicense {
     const sku = this.catalog.sku(l.sku);
     if (!sku) throw new ScenarioError(`${where}.sku: unknown SKU ${l.sku} in ${this.catalog.source}; use a String_Id such as Microsoft_365_Copilot or SPE_E5, or load Microsoft's CSV with --licensing-csv`);
     const disabledPlanIds = l.disabledPlans.map((p, pi) => {
@@ -175,7 +182,7 @@ export class TenantState {
       if (!id) throw new ScenarioError(`${where}.disabledPlans[${pi}]: ${sku.skuPartNumber} has no service plan ${p}`);
       return id;
     });
-    return { sku, disabledPlanIds };
+    return { sku, disabledPlanIds, provisioningStatus: l.provisioningStatus, ...(l.assignedAt && clock ? { assignedAt: clock.resolve(l.assignedAt) } : {}) };
   }
 
   private addUser(u: DirectoryUser): void {
@@ -204,6 +211,13 @@ export class TenantState {
     return out;
   }
 
+  /** Enabled plans whose provisioning has completed: what a service gate (the export's licence gate) sees. */
+  provisionedPlans(u: DirectoryUser): Set<string> {
+    const out = new Set<string>();
+    for (const l of u.licenses) if (l.provisioningStatus === 'Success') for (const [, id] of l.sku.servicePlans) if (!l.disabledPlanIds.includes(id)) out.add(id);
+    return out;
+  }
+
   hasExchangeMailboxPlan(u: DirectoryUser): boolean {
     return [...this.enabledPlans(u)].some((p) => EXCHANGE_MAILBOX_PLANS.has(p));
   }
@@ -225,6 +239,8 @@ async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: strin
     certificates.push({ name: c.name, thumbprint: tp.hex, x5t: tp.x5t, x5tS256: tp.x5tS256, certPath: pair.certPath, keyPath: pair.keyPath, publicKey: x.publicKey, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) });
   }
   const unknownAt = [...a.permissions.map((p, i) => [`permissions[${i}]`, p]), ...a.rsc.map((p, i) => [`rsc[${i}]`, p])].filter(([, p]) => !(p! in APPLICATION_ROLE_IDS));
+  const unknownScopes = a.delegated.map((p, i) => [`delegated[${i}]`, p]).filter(([, p]) => !(p! in DELEGATED_SCOPE_IDS));
+  if (unknownScopes.length) throw new ScenarioError(`${unknownScopes.map(([f, p]) => `${where}.${f}: unknown delegated permission ${p}`).join('; ')} (copilog knows ${Object.keys(DELEGATED_SCOPE_IDS).join(', ')})`);
   if (unknownAt.length) throw new ScenarioError(`${unknownAt.map(([f, p]) => `${where}.${f}: unknown application permission ${p}`).join('; ')} (copilog knows ${Object.keys(APPLICATION_ROLE_IDS).join(', ')})`);
   return {
     appId,

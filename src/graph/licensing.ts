@@ -1,16 +1,16 @@
 // Which service plans each SKU holds, and the plans that matter for Copilot interaction export.
-// The shipped table (licensing-table.ts) is a subset of Microsoft's CSV; loadLicensingCsv() lets a
+// The shipped table (licensing-table.ts) is Microsoft's whole CSV, ids and names; loadLicensingCsv() lets a
 // user swap in Microsoft's current CSV at run time (--licensing-csv).
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SKU_TABLE } from './licensing-table.js';
 
-/** One SKU: servicePlans rows are [servicePlanName, servicePlanId, friendly name]. */
+/** One SKU: servicePlans rows are [servicePlanName, servicePlanId, friendly name (only from --licensing-csv)]. */
 export interface SkuRow {
   skuPartNumber: string;
   skuId: string;
   displayName: string;
-  servicePlans: readonly (readonly [string, string, string])[];
+  servicePlans: readonly (readonly [name: string, id: string, friendly?: string])[];
 }
 
 export const PLAN = {
@@ -69,7 +69,9 @@ export class LicensingCatalog {
   }
 }
 
-export const builtinCatalog = (): LicensingCatalog => new LicensingCatalog(SKU_TABLE, 'built-in table (January 2026)');
+let builtin: LicensingCatalog | undefined;
+/** The shipped table, built once (the catalog is read-only). */
+export const builtinCatalog = (): LicensingCatalog => (builtin ??= new LicensingCatalog(SKU_TABLE, 'built-in table (January 2026)'));
 
 /** Microsoft's "Product names and service plan identifiers for licensing" CSV, whole. */
 export function loadLicensingCsv(path: string): LicensingCatalog {
@@ -86,9 +88,11 @@ export function loadLicensingCsv(path: string): LicensingCatalog {
   }
   const skus = new Map<string, { skuPartNumber: string; skuId: string; displayName: string; servicePlans: [string, string, string][] }>();
   for (const r of records) {
-    const sku = skus.get(r.GUID!) ?? { skuPartNumber: r.String_Id!, skuId: r.GUID!, displayName: r.Product_Display_Name ?? r.String_Id!, servicePlans: [] };
-    sku.servicePlans.push([r.Service_Plan_Name!, r.Service_Plan_Id!, r.Service_Plans_Included_Friendly_Names ?? r.Service_Plan_Name!]);
-    skus.set(r.GUID!, sku);
+    // Ids as Graph returns them: a few cells carry a stray trailing space.
+    const guid = r.GUID!.trim();
+    const sku = skus.get(guid) ?? { skuPartNumber: r.String_Id!, skuId: guid, displayName: r.Product_Display_Name ?? r.String_Id!, servicePlans: [] };
+    sku.servicePlans.push([r.Service_Plan_Name!, r.Service_Plan_Id!.trim(), r.Service_Plans_Included_Friendly_Names ?? r.Service_Plan_Name!]);
+    skus.set(guid, sku);
   }
   return new LicensingCatalog([...skus.values()], path);
 }

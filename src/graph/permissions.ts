@@ -1,8 +1,8 @@
 // Which application permissions open which Graph path: the one permission map that both the
 // emulator's role gate and the doctor's advice read.
-import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS } from './permissions-table.js';
+import { APPLICATION_GRANTS, APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from './permissions-table.js';
 
-export { APPLICATION_GRANTS, APPLICATION_ROLE_IDS };
+export { APPLICATION_GRANTS, APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS };
 
 /** Permissions that grant GET on a path template (lower-case, e.g. '/users/{id}'); [] when unknown. */
 export function grantsFor(template: string): readonly { name: string; least: boolean }[] {

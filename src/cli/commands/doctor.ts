@@ -92,7 +92,8 @@ export function doctorCommand(): Command {
 
       // The same user given twice (in any letter case) is checked once.
       const users = o.user.filter((u, i) => o.user.findIndex((v) => v.toLowerCase() === u.toLowerCase()) === i);
-      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline });
+      const argv = process.argv.slice(2);
+      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1) });
       const secrets = [
         config.credential.kind === 'secret' ? config.credential.secret : '',
         o.clientSecret ?? '', process.env.AZURE_CLIENT_SECRET ?? '', process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD ?? '', accessToken ?? '',

@@ -397,7 +397,30 @@ export async function checkUser(ctx: DoctorContext, key: string): Promise<CheckR
     licenseNote = `licenseDetails not readable (${e instanceof GraphRequestError ? `${e.status} ${e.code}` : (e as Error).message}); used assignedLicenses${usableAssignedPlans(user) ? ' and assignedPlans' : ` and ${ctx.catalog.source}`}`;
   }
   const plans = observePlans(ctx, u, user);
+  await rscGrant(ctx, user, acc);
   return [account, licenseCheck(ctx, u, plans, licenseNote), mailboxCheck(ctx, u, user, plans)];
+}
+
+/**
+ * Without the export role, look for the per-user (RSC) form of the Copilot permission where a real
+ * grant shows: the user's resource-specific permission grants (GET /users/{id}/permissionGrants,
+ * ResourceSpecificPermissionGrant.ReadForUser.All). It never reaches the token's roles or the app's
+ * appRoleAssignments. An unreadable list changes nothing.
+ */
+async function rscGrant(ctx: DoctorContext, user: User, evidence: string[]): Promise<void> {
+  const f = ctx.facts;
+  if (f.hasExportRole !== false || f.consent?.requested === 'role') return;
+  const appId = (f.claims?.appid ?? ctx.config.clientId).toLowerCase();
+  try {
+    const grants = await ctx.graph!.list<{ clientId?: string; clientAppId?: string; permission?: string; permissionType?: string }>(`users/${encodeURIComponent(user.id)}/permissionGrants`);
+    const mine = grants.find((g) => g.permission === READ_USER_ROLE && [g.clientId, g.clientAppId].some((x) => x?.toLowerCase() === appId || (f.claims?.oid && x?.toLowerCase() === f.claims.oid.toLowerCase())));
+    if (!mine) return;
+    f.delegatedCopilotOnly = true;
+    if (f.consent) f.consent.requested = 'delegated-only';
+    evidence.push(`resource-specific grant ${READ_USER_ROLE} to this app on ${user.userPrincipalName} (GET /users/{id}/permissionGrants): the per-user form, for change notifications only`);
+  } catch {
+    // Not readable (no ResourceSpecificPermissionGrant.ReadForUser.All): nothing learnt.
+  }
 }
 
 function fromAssigned(catalog: LicensingCatalog, skuId: string, disabled: string[]): UserLicense {
@@ -531,7 +554,13 @@ function mailboxCheck(ctx: DoctorContext, u: UserReport, user: User, plans: Plan
     unknown: `Mailbox of ${who} not checked`,
   } as const;
   const status: CheckStatus = m.state === 'online' ? 'pass' : m.state === 'unknown' ? 'skip' : 'warn';
-  return result('user.mailbox', status, titles[m.state], signals.length ? [...signals] : ['licences and provisioned plans were not readable'], {
+  const evidence = signals.length ? [...signals] : ['licences and provisioned plans were not readable'];
+  if (m.state === 'online') {
+    // Graph shows the mailbox, never an Exchange policy that hides it from this app.
+    const appId = ctx.facts.claims?.appid ?? ctx.config.clientId;
+    evidence.push(`not checkable through Graph: an Exchange application access policy or RBAC for Applications scope that excludes this mailbox from the app; check with Test-ApplicationAccessPolicy -Identity ${who} -AppId ${appId} (Exchange Online PowerShell)`);
+  }
+  return result('user.mailbox', status, titles[m.state], evidence, {
     user: u.key, ...(status === 'warn' ? { fix: cause('mailbox.unavailable', ctx.verdict, who).fix } : {}), docs: DOCS.mailbox,
   });
 }
@@ -567,6 +596,29 @@ export async function checkTenant(ctx: DoctorContext): Promise<CheckResult> {
     fix ??= r.fix;
   }
   return result('tenant', status, status === 'fail' ? `This cloud (${cloud.name}) does not offer interaction export` : 'Tenant: cloud and Copilot subscriptions', evidence, { fix, docs: status === 'fail' ? DOCS.clouds : DOCS.licences });
+}
+
+/**
+ * Enabled members holding one of the tenant's Copilot SKUs, other than the users checked: who to run
+ * the doctor for next, to tell a tenant-wide block from a per-user one. Needs User.Read.All; any
+ * failure leaves the list unset (the advice then names no one).
+ */
+export async function findLicensedMembers(ctx: DoctorContext): Promise<void> {
+  const t = ctx.facts.tenant;
+  if (!t?.copilotSkus.length || !graphUsable(ctx)) return;
+  const checked = new Set(ctx.facts.users.flatMap((u) => [u.key, u.id, u.userPrincipalName]).filter(Boolean).map((k) => k!.toLowerCase()));
+  const found: string[] = [];
+  for (const sku of t.copilotSkus) {
+    const page = await ctx.graph!.get<{ value: User[] }>('users', {
+      $filter: `assignedLicenses/any(x:x/skuId eq ${sku.skuId})`, $select: 'id,userPrincipalName,userType,accountEnabled', $top: '10',
+    });
+    for (const u of page.value ?? []) {
+      if (u.userType === 'Guest' || u.accountEnabled === false || checked.has(u.id.toLowerCase()) || checked.has(u.userPrincipalName.toLowerCase())) continue;
+      if (!found.includes(u.userPrincipalName)) found.push(u.userPrincipalName);
+    }
+    if (found.length >= 3) break;
+  }
+  t.licensedMembers = found.slice(0, 3);
 }
 
 // 7. The probe -----------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ export function renderHuman(r: DoctorReport, colour: boolean): string {
 }
 
 function candidate(out: string[], p: Palette, c: Candidate, n: number): void {
-  out.push(`  ${n}. ${p.bold(c.code)} (${c.likelihood})${c.user ? ` for ${c.user}` : ''}: ${c.title}`);
+  out.push(`  ${n}. ${p.bold(c.code)} (${c.likelihood}${c.blockedBy ? `; cannot help while ${c.blockedBy} stands` : ''})${c.user ? ` for ${c.user}` : ''}: ${c.title}`);
   for (const s of c.supports) out.push(`       ${p.green('+')} ${s}`);
   for (const s of c.weakens) out.push(`       ${p.red('−')} ${s}`);
   out.push(`       ${p.cyan('fix:')} ${c.fix}`);

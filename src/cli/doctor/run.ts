@@ -7,7 +7,7 @@ import { GraphClient } from '../../client/graph.js';
 import { StaticTokenCredential } from '../../client/credential.js';
 import { Transport, type RetryPolicy } from '../../client/transport.js';
 import type { LicensingCatalog } from '../../graph/licensing.js';
-import { checkClaims, checkConfiguration, checkConsent, checkProbe, checkSubscriptions, checkTenant, checkToken, checkUser, type DoctorContext } from './checks.js';
+import { findLicensedMembers, checkClaims, checkConfiguration, checkConsent, checkProbe, checkSubscriptions, checkTenant, checkToken, checkUser, type DoctorContext } from './checks.js';
 import type { CheckId, CheckResult, DoctorReport, Facts } from './types.js';
 import { decideAll, type VerdictContext } from './verdict.js';
 
@@ -28,6 +28,8 @@ export interface DoctorOptions {
   deadline?: number;
   /** Small by default so a throttled probe is reported, not hidden by long waits. */
   retry?: RetryPolicy;
+  /** The doctor's own arguments (after `doctor`), to print commands to run next with the same flags. */
+  command?: readonly string[];
 }
 
 export const DOCTOR_RETRY: RetryPolicy = { maxRetries: 2, maxWaitMs: 2_000, budgetMs: 3_000 };
@@ -55,6 +57,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const verdictContext: VerdictContext = {
     tenantId: config.tenantId, appId: config.clientId, authorityHost: new URL(config.authority.startsWith('https://') ? config.authority : `https://${config.authority}`).host,
     graphScope: config.cloud.graphScope, graphAudience: config.cloud.graphAudience, cloud: config.cloud.name,
+    ...(o.command ? { command: o.command } : {}),
   };
   const ctx: DoctorContext = {
     config, transport, catalog: o.catalog, facts, verdict: verdictContext,
@@ -115,6 +118,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     for (const u of users) await step('user.account', () => checkUser(ctx, u), u);
     await step('tenant', () => checkTenant(ctx));
     for (const u of facts.users) await step('probe', () => checkProbe(ctx, u), u.key);
+    // A refused probe: find another licensed member to try, to tell a tenant-wide block from one
+    // on this user (read only now, and only when it can matter).
+    if (open && transport.remainingMs() > 0 && facts.users.some((u) => u.probe?.status === 403)) await findLicensedMembers(ctx).catch(() => undefined);
     await step('subscriptions', () => checkSubscriptions(ctx));
   };
 

@@ -59,6 +59,12 @@ export interface Candidate {
   docs: string;
   /** The user it concerns, for per-user causes. */
   user?: string;
+  /**
+   * The primary cause that stands in this candidate's way: fixing this candidate alone cannot make
+   * export work while that cause stands (a licence for a guest, anything in 21Vianet), so its fix
+   * is not offered as one.
+   */
+  blockedBy?: VerdictCode;
 }
 
 export interface Verdict {
@@ -158,6 +164,8 @@ export interface TenantReport {
   cloud: string;
   copilotSkus: { skuPartNumber: string; skuId: string; consumedUnits: number; enabledUnits: number; capabilityStatus: string }[];
   skusRead: boolean;
+  /** Enabled members who hold a Copilot SKU (looked up after a refused probe): who to try next. */
+  licensedMembers?: string[];
 }
 
 export interface ConsentFacts {

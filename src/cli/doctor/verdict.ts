@@ -13,6 +13,45 @@ export interface VerdictContext {
   graphScope: string;
   graphAudience: string;
   cloud: string;
+  /** The doctor's own arguments (after `doctor`), to print the next commands with the same flags. */
+  command?: readonly string[];
+}
+
+const VALUE_FLAGS = new Set(['--user', '--emulator', '--ca', '--tenant', '--client-id', '--client-secret', '--certificate', '--cloud', '--access-token', '--scope', '--licensing-csv', '--bundle', '--timeout']);
+/** Secret values are printed as shell references to where they should live, never as themselves. */
+const SECRET_PLACEHOLDER: Record<string, string> = { '--client-secret': '"$AZURE_CLIENT_SECRET"', '--access-token': '"$ACCESS_TOKEN"' };
+const shellQuote = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
+/**
+ * The doctor's command line to copy: the same flags, with `--user`s or `--bundle` replaced. Secret
+ * values (--client-secret, a literal --access-token) become "$AZURE_CLIENT_SECRET" / "$ACCESS_TOKEN":
+ * a command printed for copying never carries a secret.
+ */
+export function doctorCommandLine(c: VerdictContext, change: { users?: string[]; bundle?: string }): string {
+  const out: string[] = ['copilog', 'doctor'];
+  const args = c.command ?? [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const takesValue = VALUE_FLAGS.has(flag);
+    let value = takesValue ? (eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i]) : undefined;
+    if ((flag === '--user' && change.users) || (flag === '--bundle' && change.bundle !== undefined)) continue;
+    if (value !== undefined && SECRET_PLACEHOLDER[flag] && value !== '-') value = SECRET_PLACEHOLDER[flag];
+    out.push(flag);
+    if (value !== undefined) out.push(value);
+  }
+  for (const u of change.users ?? []) out.push('--user', u);
+  if (change.bundle !== undefined) out.push('--bundle', change.bundle);
+  return out.map((x) => (Object.values(SECRET_PLACEHOLDER).includes(x) ? x : shellQuote(x))).join(' ');
+}
+
+/** How to tell a tenant-wide block from one on this user, and the bundle for the support case. */
+function notEnabledFix(f: Facts, c: VerdictContext): string {
+  const other = f.tenant?.licensedMembers?.[0];
+  const who = other ? `another enabled member who holds Microsoft 365 Copilot (${other}${f.tenant!.licensedMembers!.length > 1 ? `; or ${f.tenant!.licensedMembers!.slice(1).join(', ')}` : ''})` : 'another enabled member who holds Microsoft 365 Copilot and has an Exchange Online mailbox (their UPN or object id)';
+  return `First tell a tenant-wide block from one on this user: run the doctor for ${who}: ${doctorCommandLine(c, { users: [other ?? 'ANOTHER_LICENSED_MEMBER_UPN'] })} `
+    + `— if that user is refused too, the block is tenant-wide. Then open a Microsoft support case (Microsoft 365 admin center → Support → New service request) and attach support-bundle.md, written by: ${doctorCommandLine(c, { bundle: './copilog-support' })}`;
 }
 
 const DOCS = {
@@ -178,7 +217,7 @@ export function cause(code: VerdictCode, c: VerdictContext, user?: string): Caus
     };
     case 'throttled': return {
       title: 'Graph is throttling this app',
-      explanation: 'The export endpoint answered 429 and the Retry-After it asked for is longer than the doctor waits. The limit is 30 requests/second per app per tenant.',
+      explanation: 'The export endpoint answered 429 until the doctor\'s retries ran out (it retries at most twice, waiting at most 2 s each and 3 s in all). The limit is 30 requests/second per app per tenant.',
       fix: 'Wait for the Retry-After period and run again; avoid running several exporters with the same app registration at once.',
       docs: DOCS.throttling,
     };
@@ -313,13 +352,20 @@ function roleDrafts(f: Facts): Draft[] {
   if (k?.requested === 'none') {
     return [{ code: 'permission.missing-role', likelihood: 'confirmed', supports: [roles, `the app registration does not request ${EXPORT_ROLE} (requiredResourceAccess)`], weakens: [] }];
   }
-  // What the app requests is unknown (no Application.Read.All): name both, missing role first.
-  const why = k?.note ? [k.note] : [];
+  // What the app requests is unknown (no Application.Read.All). The token alone confirms that the
+  // export is refused for want of the role: Graph checks it before anything else. Which of the two
+  // causes it is needs the registration; the missing role comes first, the same grant fixes both.
+  const why = k?.note ? [k.note] : ['the app registration could not be read, so whether it requests the role is unknown'];
   return [
-    { code: 'permission.missing-role', likelihood: 'likely', supports: [roles, ...why], weakens: [] },
-    { code: 'permission.not-consented', likelihood: 'possible', supports: [roles, ...why], weakens: [] },
+    {
+      code: 'permission.missing-role', likelihood: 'confirmed', supports: [roles, `Graph refuses the export to a token without ${EXPORT_ROLE} before it looks at the user`], weakens: why,
+      explanation: `The token's roles lack ${EXPORT_ROLE}, and Graph refuses the export to such a token before it looks at the user, the licence or the tenant. Whether the app registration requests the permission (and only lacks admin consent, permission.not-consented) could not be read.`,
+    },
+    { code: 'permission.not-consented', likelihood: 'possible', supports: [roles], weakens: why },
   ];
 }
+
+const appIdOf = (f: Facts): string => f.claims?.appid ?? '<client-id>';
 
 /** Causes specific to one user, from the directory. */
 function userDrafts(f: Facts, u: UserReport): Draft[] {
@@ -364,10 +410,35 @@ function userDrafts(f: Facts, u: UserReport): Draft[] {
   if (u.mailbox.state === 'none' || u.mailbox.state === 'onPremises' || u.mailbox.state === 'notProvisioned') {
     add({ code: 'mailbox.unavailable', likelihood: 'possible', supports: [...u.mailbox.signals], weakens: ['the link between export and the mailbox is not documented'] });
   } else if (u.mailbox.state === 'online') {
-    add({ code: 'mailbox.unavailable', likelihood: 'unlikely', supports: [], weakens: [...u.mailbox.signals] });
+    const refused = u.probe !== undefined && (u.probe.status === 403 || u.probe.status === 404);
+    const who = u.userPrincipalName ?? u.key;
+    // The plans show a mailbox; an Exchange application access policy (or RBAC for Applications)
+    // that hides it from this app is invisible to Graph: never "ruled out" when export is refused.
+    add({
+      code: 'mailbox.unavailable', likelihood: refused ? 'possible' : 'unlikely', supports: [],
+      weakens: [...u.mailbox.signals, ...(refused ? [] : ['the export endpoint was not refused'])],
+      ...(refused ? {
+        title: `${who}'s mailbox exists; whether an Exchange application access policy hides it is not checkable through Graph`,
+        explanation: `The licences and provisioned plans show an Exchange Online mailbox. An Exchange application access policy or RBAC for Applications scope that excludes the mailbox from this app would not show in Graph at all (whether such policies cover ${EXPORT_ROLE} is not documented). Check it on the Exchange side.`,
+        fix: `In Exchange Online PowerShell (Connect-ExchangeOnline): Test-ApplicationAccessPolicy -Identity ${who} -AppId ${appIdOf(f)}; with RBAC for Applications: Test-ServicePrincipalAuthorization -Identity ${appIdOf(f)} -Resource ${who}.`,
+      } : {}),
+    });
   }
   return out;
 }
+
+/** Why a 429 stayed a 429: the retries ran out, or the wait asked for exceeds what the doctor waits. */
+function throttledExplanation(p: ProbeResult): string {
+  const limit = 'The limit is 30 requests/second per app per tenant (and 1,500 per app across tenants).';
+  const tries = `${p.attempts} attempt${p.attempts === 1 ? '' : 's'}`;
+  if (p.retryAfterSeconds !== undefined && p.retryAfterSeconds > MAX_RETRY_WAIT_SECONDS) {
+    return `The export endpoint answered 429 asking to wait ${p.retryAfterSeconds} s, longer than the doctor waits for one retry (${MAX_RETRY_WAIT_SECONDS} s), so it stopped after ${tries}. ${limit}`;
+  }
+  return `The export endpoint answered 429 on each of ${tries}: the doctor's retries ran out${p.retryAfterSeconds !== undefined ? ` (the last Retry-After was ${p.retryAfterSeconds} s)` : ''}. The app is still over its budget, so other clients with the same app registration are probably calling too. ${limit}`;
+}
+
+/** The longest wait the doctor's transport allows before one retry (docs/doctor.md: 2 s). */
+const MAX_RETRY_WAIT_SECONDS = 2;
 
 function probeEvidence(p: ProbeResult): string {
   if (p.transportError) return `the probe got no answer: ${p.transportError}`;
@@ -503,7 +574,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
     if (!primary && p) {
       if (p.transportError) primary = { ...transportDraft(p.transportKind, p.transportPhase, hostOf(p.url), probeSays!), user: u ? u.userPrincipalName ?? u.key : undefined };
       else if (p.status >= 500) primary = { code: 'service.unavailable', likelihood: 'confirmed', supports: [probeSays!], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
-      else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined };
+      else if (p.status === 429) primary = { code: 'throttled', likelihood: 'confirmed', supports: [probeSays!, ...(p.retryAfterSeconds !== undefined ? [`Retry-After: ${p.retryAfterSeconds} s`] : [])], weakens: [], user: u ? u.userPrincipalName ?? u.key : undefined, explanation: throttledExplanation(p) };
       else if (p.status === 403 || p.status === 404) {
         const who = u ? u.userPrincipalName ?? u.key : undefined;
         // Soft suspects (hypotheses) explain a refusal before "not enabled" does.
@@ -517,7 +588,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
             drafts.push({
               code: 'tenant.not-enabled', likelihood: 'possible', supports: [probeSays!], weakens: [`${soft.supports[0]}: that alone may explain the refusal`], user: who,
               explanation: 'The same 403 would come from Microsoft\'s side (export not enabled for the tenant), which nothing in the tenant shows. A user who passes every check tells the two apart.',
-              fix: 'Run copilog doctor again with --user of an enabled member who holds Microsoft 365 Copilot and has an Exchange Online mailbox: if that user is refused too, open a Microsoft support case with the bundle.',
+              fix: notEnabledFix(f, c),
             });
           }
         } else if (p.status === 403 && u) {
@@ -525,7 +596,7 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
           const notVerified = gaps.map((g) => `not verified: ${g.what} (needs ${g.permissions.join(' or ')})`);
           if (gaps.length === 0) {
             primary = {
-              code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog checked passed'], user: who,
+              code: 'tenant.not-enabled', likelihood: 'likely', supports: [probeSays!, 'every precondition copilog checked passed'], user: who, fix: notEnabledFix(f, c),
               weakens: f.consent?.assignment === 'present' ? [] : [`admin consent was not read${f.consent?.note ? ` (${f.consent.note})` : ''}; the token's roles, which Graph checks, carry ${EXPORT_ROLE}`],
               explanation: `Everything copilog checked passes: ${passedChecks(f, u).join('; ')}. Yet the export endpoint answers 403. What remains is on Microsoft's side (the API's tenant rollout or a service-side setting), which nothing in the tenant shows.`,
             };
@@ -563,7 +634,11 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
   for (const d of drafts) if (d !== primary && d.code === primary.code && d.user === primary.user) {
     primary.supports.push(...d.supports.filter((s) => !primary!.supports.includes(s)));
   }
+  // A confirmed cause Graph meets before the user (configuration, token, permission, cloud) refuses
+  // the export whatever the user's state: unverified suspicions about the user are not listed.
+  const beforeUser = primary.likelihood === 'confirmed' && rank(primary.code) <= rank('permission.not-consented');
   const others = drafts.filter((d) => d !== primary && !(d.code === primary!.code && d.user === primary!.user))
+    .filter((d) => !(beforeUser && USER_SIDE(d.code) && d.likelihood !== 'confirmed'))
     .sort((a, b) => LIKELIHOOD[a.likelihood] - LIKELIHOOD[b.likelihood] || rank(a.code) - rank(b.code));
   // One entry per code and user: merge the evidence.
   const merged: Draft[] = [];
@@ -574,7 +649,39 @@ export function decide(f: Facts, c: VerdictContext, u?: UserReport): Verdict {
       same.weakens.push(...d.weakens.filter((s) => !same.weakens.includes(s)));
     } else merged.push({ ...d, supports: [...d.supports], weakens: [...d.weakens] });
   }
-  return { primary: finish(primary, c), candidates: merged.slice(0, 10).map((d) => finish(d, c)) };
+  const finished = finish(primary, c);
+  return { primary: finished, candidates: markBlocked(finished, merged.slice(0, 10).map((d) => finish(d, c))) };
+}
+
+/** Causes on the user's side of the gates (the user, the licence, the mailbox, the tenant's rollout). */
+const USER_SIDE = (code: VerdictCode): boolean => /^(user|license|mailbox)\./.test(code) || code === 'tenant.not-enabled';
+
+/**
+ * Candidates whose fix cannot help while the primary cause stands are marked (blockedBy) and their
+ * fix says so instead of being offered: a licence for a guest (the guest's home tenant exports
+ * them), anything at all in a cloud without the API, more checks on a user who does not exist.
+ */
+function markBlocked(primary: Candidate, candidates: Candidate[]): Candidate[] {
+  const blocks = (k: Candidate): string | undefined => {
+    if (k.code === 'ok' || k.code === primary.code) return undefined;
+    if (primary.code === 'tenant.unsupported-cloud') {
+      return 'Does not help in this cloud: Microsoft does not offer the export API for tenants operated by 21Vianet, whatever else is fixed. Use Purview eDiscovery.';
+    }
+    const sameUser = k.user !== undefined && k.user === primary.user;
+    if (primary.code === 'user.guest' && sameUser && /^(license|mailbox)\.|^user\.disabled$|^tenant\.not-enabled$/.test(k.code)) {
+      return `Does not help while ${k.user} is a guest here: a guest's Copilot interactions are exported from their home tenant, not by assigning a licence or a mailbox in this one.`;
+    }
+    if (primary.code === 'user.not-found' && sameUser && USER_SIDE(k.code)) {
+      return `Does not help while ${k.user} does not exist in this tenant: check the id or UPN first.`;
+    }
+    return undefined;
+  };
+  const out = candidates.map((k) => {
+    const why = blocks(k);
+    return why ? { ...k, blockedBy: primary.code, fix: why } : k;
+  });
+  // Candidates that could help come first.
+  return [...out.filter((k) => !k.blockedBy), ...out.filter((k) => k.blockedBy)];
 }
 
 function finish(d: Draft, c: VerdictContext): Candidate {
@@ -629,5 +736,5 @@ export function decideAll(f: Facts, c: VerdictContext): { verdict: Verdict; perU
     } else candidates.push({ ...k, supports: [...k.supports], weakens: [...k.weakens] });
   }
   candidates.sort((a, b) => LIKELIHOOD[a.likelihood] - LIKELIHOOD[b.likelihood] || rank(a.code) - rank(b.code) || (a.user ?? '').localeCompare(b.user ?? ''));
-  return { verdict: { primary, candidates: candidates.slice(0, 12) }, perUser };
+  return { verdict: { primary, candidates: markBlocked(primary, candidates.slice(0, 12)) }, perUser };
 }

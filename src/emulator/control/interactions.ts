@@ -8,6 +8,9 @@ import { graphErrors } from '../graph/errors.js';
 import { ensureHistory } from '../graph/interactions.js';
 import { StoreInputError } from '../interactions/store.js';
 
+/** The most interactions one POST creates, generated (count) or explicit (interactions). */
+const MAX_PER_POST = 10_000;
+
 export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorContext, tenantOr404: (id: string) => TenantState): void {
   const find = (tid: string, uid?: string) => {
     const t = tenantOr404(tid);
@@ -24,8 +27,9 @@ export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorCont
       const hasCount = b.count !== undefined;
       const hasList = b.interactions !== undefined;
       if (hasCount === hasList) throw graphErrors.badRequest('Send either {"count": N} to generate N interactions or {"interactions": [...]} with explicit ones.');
-      if (hasCount && (!Number.isInteger(b.count) || b.count! < 1 || b.count! > 10_000)) throw graphErrors.badRequest('count must be a whole number from 1 to 10000 (post again for more).');
+      if (hasCount && (!Number.isInteger(b.count) || b.count! < 1 || b.count! > MAX_PER_POST)) throw graphErrors.badRequest(`count must be a whole number from 1 to ${MAX_PER_POST} (post again for more).`);
       if (hasList && (!Array.isArray(b.interactions) || b.interactions.length === 0)) throw graphErrors.badRequest('interactions must be a non-empty array.');
+      if (hasList && b.interactions!.length > MAX_PER_POST) throw graphErrors.badRequest(`interactions holds ${b.interactions!.length} items; send at most ${MAX_PER_POST} per request (post again for more).`);
       ensureHistory(ctx, t, u!);
       let created;
       try {

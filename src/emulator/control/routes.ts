@@ -11,6 +11,26 @@ import { ScenarioError } from '../scenario/load.js';
 import { interactionControlRoutes } from './interactions.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+/** Host headers a loopback caller sends: the loopback names, with or without a port. */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+/**
+ * What a web page can make a browser send to the control API, refused: any request carrying an
+ * Origin (a browser's cross-origin fetch or form post), a Host that is not a loopback name (DNS
+ * rebinding: a hostile name resolving to 127.0.0.1), and a body that is not JSON (a "simple"
+ * cross-site request: text/plain, a form). Undefined when the request may go on.
+ */
+export function crossSiteRefusal(headers: Record<string, string | string[] | undefined>, method: string): GraphError | undefined {
+  if (headers.origin !== undefined) return new GraphError(403, 'Forbidden', 'The emulator control API refuses requests from web pages (an Origin header was sent).');
+  const host = String(headers.host ?? '');
+  if (!LOOPBACK_HOST.test(host)) return new GraphError(403, 'Forbidden', `The emulator control API answers only to the loopback names 127.0.0.1, localhost and [::1], not to Host '${host}'.`);
+  const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+  if (method !== 'GET' && method !== 'HEAD' && hasBody && !JSON_MEDIA_TYPE.test(String(headers['content-type'] ?? ''))) {
+    return new GraphError(415, 'UnsupportedMediaType', `The emulator control API takes JSON bodies only (Content-Type: application/json), not '${String(headers['content-type'] ?? '')}'.`);
+  }
+  return undefined;
+}
 
 const decodeURIComponentSafe = (s: string): string => {
   try {
@@ -56,6 +76,13 @@ export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void 
     const route = req.routeOptions.url ?? decodeURIComponentSafe(req.url);
     if (route.startsWith('/_emulator') && !LOOPBACK.test(req.socket.remoteAddress ?? '')) {
       throw new GraphError(403, 'Forbidden', 'The emulator control API answers on loopback only.');
+    }
+    if (route.startsWith('/_emulator')) {
+      const refusal = crossSiteRefusal(req.headers, req.method);
+      if (refusal) {
+        req.log.info({ event: 'control.refused', reason: refusal.message }, 'control API request refused');
+        throw refusal;
+      }
     }
   });
 

@@ -2,12 +2,13 @@
 // SKUs and organization, app registrations, service principals and app role assignments.
 // Objects are rendered from the emulator's state on each request, in Graph's v1.0 shapes.
 import { createHash } from 'node:crypto';
-import { APPLICATION_ROLE_IDS } from '../../graph/permissions.js';
+import { APPLICATION_ROLE_IDS, DELEGATED_SCOPE_IDS } from '../../graph/permissions.js';
+import { USER_PROPERTIES } from '../../graph/user-properties.js';
 import { MICROSOFT_GRAPH_APP_ID } from '../../graph/ids.js';
 import type { EmulatorContext } from '../context.js';
 import { guidFrom } from '../ids.js';
 import type { AppState, DirectoryUser, TenantState } from '../state.js';
-import { graphErrors } from './errors.js';
+import { GraphError, graphErrors } from './errors.js';
 import { nextLink } from './links.js';
 import type { GraphRouter, Segment } from './path.js';
 import type { GraphRequest, GraphRouteSpec } from './request.js';
@@ -51,9 +52,12 @@ function renderUser(t: TenantState, u: DirectoryUser): Json {
   const exchangeStatus = cloudMailbox ? 'Success' : u.mailbox === 'onPremises' ? 'PendingActivation' : 'PendingInput';
   const provisioned = new Map<string, Json>();
   for (const l of u.licenses) for (const [name, id] of l.sku.servicePlans) {
-    if (!enabledPlans.has(id)) continue;
+    if (!enabledPlans.has(id) || l.disabledPlanIds.includes(id)) continue;
     const service = planService(name);
-    provisioned.set(service, { capabilityStatus: 'Enabled', provisioningStatus: service === 'exchange' ? exchangeStatus : 'Success', service });
+    const status = l.provisioningStatus !== 'Success' ? l.provisioningStatus : service === 'exchange' ? exchangeStatus : 'Success';
+    // One entry per service: a completed provisioning of the service (from another licence) wins.
+    if (provisioned.get(service)?.provisioningStatus === 'Success' && status !== 'Success') continue;
+    provisioned.set(service, { capabilityStatus: 'Enabled', provisioningStatus: status, service });
   }
   return {
     id: u.id,
@@ -75,7 +79,7 @@ function renderUser(t: TenantState, u: DirectoryUser): Json {
     onPremisesSyncEnabled: u.mailbox === 'onPremises' ? true : null,
     assignedLicenses: u.licenses.map((l) => ({ disabledPlans: l.disabledPlanIds, skuId: l.sku.skuId })),
     assignedPlans: u.licenses.flatMap((l) => l.sku.servicePlans.map(([name, id]) => ({
-      assignedDateTime: u.createdDateTime,
+      assignedDateTime: l.assignedAt ? stamp(l.assignedAt) : u.createdDateTime,
       capabilityStatus: l.disabledPlanIds.includes(id) ? 'Deleted' : 'Enabled',
       service: planService(name),
       servicePlanId: id,
@@ -91,11 +95,30 @@ function licenseDetails(u: DirectoryUser): Json[] {
     skuPartNumber: l.sku.skuPartNumber,
     servicePlans: l.sku.servicePlans.map(([name, id]) => ({
       appliesTo: 'User',
-      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : planService(name) === 'exchange' && (u.mailbox === 'onPremises' || u.mailbox === 'none') ? 'PendingInput' : 'Success',
+      provisioningStatus: l.disabledPlanIds.includes(id) ? 'Disabled' : l.provisioningStatus !== 'Success' ? l.provisioningStatus : planService(name) === 'exchange' && (u.mailbox === 'onPremises' || u.mailbox === 'none') ? 'PendingInput' : 'Success',
       servicePlanId: id,
       servicePlanName: name,
     })),
   }));
+}
+
+/**
+ * Resource-specific permission grants on a user (GET /users/{id}/permissionGrants): where an app's
+ * per-user RSC grant such as AiEnterpriseInteraction.Read.User shows (it never reaches the
+ * tenant-wide token, the app's appRoleAssignments or requiredResourceAccess). A scenario's `rsc`
+ * list is granted on every user of the tenant.
+ */
+function permissionGrants(t: TenantState, u: DirectoryUser): Json[] {
+  return t.apps.flatMap((a) => a.rsc.map((permission) => ({
+    id: guidFrom(t.id, 'rsc', a.appId, u.id, permission),
+    deletedDateTime: null,
+    // Microsoft's descriptions: clientId is the app's id, clientAppId its service principal's.
+    clientId: a.appId,
+    clientAppId: a.servicePrincipalId,
+    permission,
+    permissionType: 'Application',
+    resourceAppId: MICROSOFT_GRAPH_APP_ID,
+  })));
 }
 
 function subscribedSkus(t: TenantState): Json[] {
@@ -136,7 +159,12 @@ function graphServicePrincipal(t: TenantState): Json {
     id: t.graphServicePrincipalId, appId: MICROSOFT_GRAPH_APP_ID, displayName: 'Microsoft Graph', appDisplayName: 'Microsoft Graph',
     appOwnerOrganizationId: MICROSOFT_TENANT, accountEnabled: true, appRoleAssignmentRequired: false, servicePrincipalType: 'Application',
     signInAudience: 'AzureADMultipleOrgs', servicePrincipalNames: ['https://graph.microsoft.com', MICROSOFT_GRAPH_APP_ID, 'https://graph.microsoft.com/'],
-    tags: [], keyCredentials: [], passwordCredentials: [], oauth2PermissionScopes: [], ...SP_EMPTY_COLLECTIONS,
+    tags: [], keyCredentials: [], passwordCredentials: [], ...SP_EMPTY_COLLECTIONS,
+    // Microsoft's delegated permission ids (graph-permission-ids.json), as on the real Graph SP.
+    oauth2PermissionScopes: Object.entries(DELEGATED_SCOPE_IDS).map(([value, id]) => ({
+      adminConsentDescription: `Allows the app to ${value} on behalf of the signed-in user.`, adminConsentDisplayName: value, id, isEnabled: true,
+      origin: 'Application', type: 'Admin', userConsentDescription: null, userConsentDisplayName: null, value,
+    })),
     appRoles: Object.entries(APPLICATION_ROLE_IDS).map(([value, id]) => ({
       allowedMemberTypes: ['Application'], description: `Allows the app to ${value} without a signed-in user.`, displayName: value, id, isEnabled: true, origin: 'Application', value,
     })),
@@ -163,7 +191,7 @@ function application(a: AppState): Json {
     addIns: [], appRoles: [], identifierUris: [], managerApplications: [], oauth2RequirePostResponse: false, tags: [],
     requiredResourceAccess: [{
       resourceAppId: MICROSOFT_GRAPH_APP_ID,
-      resourceAccess: [...a.permissions.map((p) => ({ id: APPLICATION_ROLE_IDS[p]!, type: 'Role' })), ...a.delegated.map((p) => ({ id: guidFrom('delegated', p), type: 'Scope' }))],
+      resourceAccess: [...a.permissions.map((p) => ({ id: APPLICATION_ROLE_IDS[p]!, type: 'Role' })), ...a.delegated.map((p) => ({ id: DELEGATED_SCOPE_IDS[p]!, type: 'Scope' }))],
     }],
     passwordCredentials: a.secrets.map((s) => ({
       customKeyIdentifier: null, displayName: s.displayName, endDateTime: stamp(s.expiresAt), hint: s.value.slice(0, 3), keyId: s.keyId, secretText: null, startDateTime: stamp(new Date(s.expiresAt.getTime() - 180 * 86_400_000)),
@@ -196,6 +224,41 @@ function project(obj: Json, select: string[] | undefined): Json {
 
 const same = (x: Json): Json => x;
 
+const USER_PROPERTY_BY_LOWER = new Map(Object.keys(USER_PROPERTIES).map((k) => [k.toLowerCase(), k]));
+
+/**
+ * $select on users as Graph answers it: every name must be a property of microsoft.graph.user
+ * (else 400), signInActivity needs AuditLog.Read.All (else 403), and a selected property the user
+ * has no value for is null ([] for a collection) rather than left out.
+ */
+function userSelect(r: GraphRequest): string[] | undefined {
+  let select: string[] | undefined;
+  try {
+    select = r.query.$select !== undefined ? parseSelect(r.query.$select) : undefined;
+  } catch (e) {
+    odataQueryError(e);
+  }
+  if (!select) return undefined;
+  const names = select.map((s) => {
+    const name = USER_PROPERTY_BY_LOWER.get(s.toLowerCase());
+    if (!name) throw graphErrors.badRequest(`Could not find a property named '${s}' on type 'microsoft.graph.user'.`, 'Request_BadRequest');
+    return name;
+  });
+  if (names.includes('signInActivity') && !r.roles.includes('AuditLog.Read.All')) {
+    throw new GraphError(403, 'Authorization_RequestDenied', 'Calling principal does not have required MSGraph permissions AuditLog.Read.All');
+  }
+  return names;
+}
+
+function projectUser(obj: Json, select: string[]): Json {
+  const out: Json = {};
+  for (const k of select) {
+    if (USER_PROPERTIES[k] === 'navigation') continue; // a relationship is expanded, not selected
+    out[k] = obj[k] !== undefined ? obj[k] : USER_PROPERTIES[k] === 'many' ? [] : null;
+  }
+  return out;
+}
+
 function odataQueryError(e: unknown): never {
   if (e instanceof ODataSyntaxError || e instanceof ODataEvaluationError) throw graphErrors.badRequest(e.message, 'Request_BadRequest');
   throw e;
@@ -205,14 +268,14 @@ function odataQueryError(e: unknown): never {
  * A collection answer with $filter, $select, $top, $count and skiptoken paging. Objects are
  * rendered lazily: without $filter only the page is rendered (a 10,000-user tenant lists fast).
  */
-function collection<T>(r: GraphRequest, entitySet: string, source: readonly T[], render: (x: T) => Json, entityType: string, defaultSelect?: string[]): Json {
+function collection<T>(r: GraphRequest, entitySet: string, source: readonly T[], render: (x: T) => Json, entityType: string, defaultSelect?: string[], users = false): Json {
   const q = r.query;
-  let select: string[] | undefined;
+  let select: string[] | undefined = users ? userSelect(r) : undefined;
   let top: number | undefined;
   let list: readonly (T | Json)[] = source;
   let rendered = false;
   try {
-    select = q.$select !== undefined ? parseSelect(q.$select) : undefined;
+    if (!users) select = q.$select !== undefined ? parseSelect(q.$select) : undefined;
     top = parseTop(q.$top);
     if (q.$filter !== undefined) {
       const all = source.map(render);
@@ -245,7 +308,7 @@ function collection<T>(r: GraphRequest, entitySet: string, source: readonly T[],
   if (offset + size < list.length) {
     body['@odata.nextLink'] = nextLink(r, Buffer.from(`o${offset + size}`).toString('base64url'));
   }
-  body.value = page.map((x) => project(x, sel));
+  body.value = page.map((x) => (users && select ? projectUser(x, select) : project(x, sel)));
   return body;
 }
 
@@ -287,16 +350,24 @@ export function directoryRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emulat
     const key = r.params[0]?.kind === 'key' ? r.params[0].value : r.params[0]?.raw ?? '';
     const g = r.tenant.group(key);
     if (!g || g.id !== key.toLowerCase()) throw graphErrors.notFound(`Resource '${key}' does not exist or one of its queried reference-property objects are not present.`, 'Request_ResourceNotFound');
-    return collection(r, `groups('${g.id}')/transitiveMembers`, r.tenant.transitiveUsers(g), (u) => ({ '@odata.type': '#microsoft.graph.user', ...cachedUser(r.tenant, u) }), 'microsoft.graph.user', USER_DEFAULT);
+    return collection(r, `groups('${g.id}')/transitiveMembers`, r.tenant.transitiveUsers(g), (u) => ({ '@odata.type': '#microsoft.graph.user', ...cachedUser(r.tenant, u) }), 'microsoft.graph.user', USER_DEFAULT, true);
   });
   router
-    .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => cachedUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT)))
-    .add('users/{id}', dir((r) => single(r, 'users', cachedUser(r.tenant, userFrom(r, r.params[0])), USER_DEFAULT)))
+    .add('users', dir((r) => collection(r, 'users', r.tenant.users, (u) => cachedUser(r.tenant, u), 'microsoft.graph.user', USER_DEFAULT, true)))
+    .add('users/{id}', dir((r) => {
+      const select = userSelect(r);
+      const u = cachedUser(r.tenant, userFrom(r, r.params[0]));
+      return { '@odata.context': `${r.base}/$metadata#users${select ? `(${select.join(',')})` : ''}/$entity`, ...(select ? projectUser(u, select) : project(u, USER_DEFAULT)) };
+    }))
     .add('groups/{id}/transitivemembers', members)
     .add('groups/{id}/transitivemembers/user', { ...members, permissionPath: '/groups/{id}/transitivemembers' })
     .add('users/{id}/licensedetails', dir((r) => {
       const u = userFrom(r, r.params[0]);
       return collection(r, `users('${u.id}')/licenseDetails`, licenseDetails(u), same, 'microsoft.graph.licenseDetails');
+    }))
+    .add('users/{id}/permissiongrants', dir((r) => {
+      const u = userFrom(r, r.params[0]);
+      return collection(r, `users('${u.id}')/permissionGrants`, permissionGrants(r.tenant, u), same, 'microsoft.graph.resourceSpecificPermissionGrant');
     }))
     .add('subscribedskus', dir((r) => collection(r, 'subscribedSkus', subscribedSkus(r.tenant), same, 'microsoft.graph.subscribedSku')))
     .add('organization', dir((r) => collection(r, 'organization', [{

@@ -73,7 +73,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const byUpn = key.includes('@');
     const u = byUpn && b.upnInPath === 'notFound' ? undefined : t.user(key);
     if (!u) {
-      refuse(r, 'user-exists', b.unknownUser === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: key });
+      refuse(r, 'user-exists', b.unknownUser === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`), { user: key });
     }
     const user = u!;
     let empty = false;
@@ -82,13 +82,14 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       empty = true;
     }
     if (!user.accountEnabled && b.disabledUser === 'forbidden') refuse(r, 'user-enabled', graphErrors.forbidden('UnknownError'), { user: user.id });
-    if (!t.enabledPlans(user).has(PLAN.M365_COPILOT_BUSINESS_CHAT)) {
+    // A plan still being provisioned (a licence assigned minutes ago) does not pass yet.
+    if (!t.provisionedPlans(user).has(PLAN.M365_COPILOT_BUSINESS_CHAT)) {
       if (b.unlicensedUser === 'forbidden') refuse(r, 'licence', graphErrors.forbidden('UnknownError'), { user: user.id, plan: 'M365_COPILOT_BUSINESS_CHAT' });
       empty = true;
     }
     for (const [where, rule] of [['onPremises', b.mailboxOnPremises], ['none', b.mailboxNone], ['excludedByPolicy', b.mailboxExcludedByPolicy]] as const) {
       if (user.mailbox !== where || rule === 'allow') continue;
-      refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`, 'itemNotFound'), { user: user.id, mailbox: where });
+      refuse(r, 'mailbox', rule === 'forbidden' ? graphErrors.forbidden('UnknownError') : graphErrors.notFound(`The requested user '${key}' is not found.`), { user: user.id, mailbox: where });
     }
     await admit(r);
     const q = parseQuery(r);
@@ -110,7 +111,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const out: { userIndex: number; item: AiInteraction }[] = [];
     for (let i = cursor.userIndex; i < t.users.length && out.length <= q.top; i++) {
       const u = t.users[i]!;
-      if (!t.enabledPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
+      if (!t.provisionedPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
       ensureHistory(ctx, t, u);
       const from = i === cursor.userIndex ? cursor : { ...cursor, userIndex: i, createdMs: -1, id: '' };
       for (const item of fetch(t, u, { ...q, top: q.top - out.length }, from)) out.push({ userIndex: i, item });
@@ -245,10 +246,17 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     return body;
   }
 
+  // The resource a change notification names (copilot/interactionHistory/interactions('{id}'))
+  // is not fetchable: the CSDL has no such navigation, and graph-facts §12 #27 gives 404 NotFound.
+  const interactionById = async (r: GraphRequest) =>
+    refuse(r, 'interaction-by-id', graphErrors.notFound('Requested API is not supported. Please check the path.'), { id: r.params[r.params.length - 1]?.raw });
+
   const spec = (handler: GraphRouteSpec['handler']): GraphRouteSpec => ({ handler, denial: 'none' });
   router
     .add('copilot/users/{id}/interactionhistory/getallenterpriseinteractions', spec(perUser))
-    .add('copilot/interactionhistory/getallenterpriseinteractions', spec(tenantWide));
+    .add('copilot/interactionhistory/getallenterpriseinteractions', spec(tenantWide))
+    .add('copilot/interactionhistory/interactions/{id}', spec(interactionById))
+    .add('copilot/users/{id}/interactionhistory/interactions/{id}', spec(interactionById));
 }
 
 /** beta's body is a chatMessageBody, which adds messageBodyContentType (graph-facts §12 #23). */

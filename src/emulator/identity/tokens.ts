@@ -129,6 +129,9 @@ export class TokenService {
       if (e instanceof joseErrors.JWSSignatureVerificationFailed) return { message: 'Access token validation failure. Invalid signature.' };
       return { message: 'Access token validation failure.' };
     }
+    // Graph's validator requires an expiry (IdentityModel's RequireExpirationTime): a token
+    // without one is refused, never treated as valid forever.
+    if (typeof payload.exp !== 'number') return { message: 'IDX10225: Lifetime validation failed. The token is missing an Expiration Time.' };
     const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : '';
     const audiences = acceptedAudiences(tid);
     if (!audiences || payload.iss !== `https://sts.windows.net/${tid}/`) return { message: 'Access token validation failure. Invalid issuer or tenant.' };

@@ -251,9 +251,23 @@ function adaptiveCard(text: string): string {
 const fileUrl = (tenant: TenantProfile, doc: string): string =>
   `https://${tenant.domain}.sharepoint.com/sites/Team/Shared%20Documents/${encodeURIComponent(doc)}`;
 
+// Meeting items follow Microsoft's Teams-meeting example (getAllEnterpriseInteractions, beta
+// doc, Example 1): the context and the reference attachment both point at the meeting thread
+// (https://microsoft.teams.com/threads/19:meeting_…@thread.v2), the attachment's id is the thread
+// id, and a text body ends with <attachment id="19:meeting_…"></attachment>.
+const threadUrl = (slot: MeetingSlot): string => `https://microsoft.teams.com/threads/${slot.threadId}`;
+
 function meetingContext(slot: MeetingSlot): AiInteractionContext {
-  return { contextReference: slot.joinUrl, contextType: TEAMS_MEETING_CONTEXT_TYPE, displayName: TEAMS_MEETING_CONTEXT_NAME };
+  return { contextReference: threadUrl(slot), contextType: TEAMS_MEETING_CONTEXT_TYPE, displayName: TEAMS_MEETING_CONTEXT_NAME };
 }
+
+function threadAttachment(slot: MeetingSlot): AiInteractionAttachment {
+  return { attachmentId: slot.threadId, content: null, contentType: 'reference', contentUrl: threadUrl(slot), name: TEAMS_MEETING_CONTEXT_NAME };
+}
+
+/** A meeting turn's text body: the text, then the marker of the thread attachment. */
+const meetingBody = (slot: MeetingSlot, text: string): ItemBody =>
+  ({ contentType: 'text', content: `${text}<attachment id="${slot.threadId}"></attachment>` });
 
 function recapAttachment(slot: MeetingSlot): AiInteractionAttachment {
   return { attachmentId: slot.recapAttachmentId, content: null, contentType: 'reference', contentUrl: slot.recapUrl, name: slot.subject };
@@ -311,7 +325,7 @@ function turn(g: Gen, app: AppSpec, sessionId: string, t0: number, out: Draft[],
       },
     });
   }
-  const promptAttachments: AiInteractionAttachment[] = slot ? [recapAttachment(slot)] : [];
+  const promptAttachments: AiInteractionAttachment[] = slot ? [threadAttachment(slot)] : [];
   if (!slot && app.known && kind !== 'WebChat' && kind !== 'Teams' && rng.chance(0.08)) {
     promptAttachments.push({
       attachmentId: rng.guid(), content: null, contentType: 'reference', contentUrl: fileUrl(tenant, vars.doc!), name: vars.doc!,
@@ -321,7 +335,7 @@ function turn(g: Gen, app: AppSpec, sessionId: string, t0: number, out: Draft[],
     ms: t0,
     pinned: false,
     item: make(sessionId, requestId, app.appClass, 'userPrompt', app.conversationType, g.locale,
-      { contentType: 'text', content: promptText }, promptAttachments, [], mentions,
+      slot ? meetingBody(slot, promptText) : { contentType: 'text', content: promptText }, promptAttachments, [], mentions,
       slot ? [meetingContext(slot)] : [], fromUser(g.tenantId, g.userId)),
   });
 
@@ -340,12 +354,14 @@ function turn(g: Gen, app: AppSpec, sessionId: string, t0: number, out: Draft[],
     const text = parts[i]!;
     const links: AiInteractionLink[] = [];
     let body: ItemBody;
-    const attachments: AiInteractionAttachment[] = slot ? [recapAttachment(slot)] : [];
-    if (!slot && app.known && kind === 'BizChat') {
+    const attachments: AiInteractionAttachment[] = slot ? [threadAttachment(slot)] : [];
+    if (slot) {
+      body = meetingBody(slot, text.replace(/\n\n/g, ' '));
+    } else if (app.known && kind === 'BizChat') {
       const cardId = rng.guid();
       body = { contentType: 'html', content: `<attachment id="${cardId}"></attachment>` };
       attachments.push({ attachmentId: cardId, content: adaptiveCard(text), contentType: ADAPTIVE_CARD_CONTENT_TYPE, contentUrl: null, name: null });
-    } else if (kind === 'Teams' || kind === 'TeamsMeeting') {
+    } else if (kind === 'Teams') {
       body = { contentType: 'html', content: text.split('\n\n').map((p) => `<p>${escapeHtml(p)}</p>`).join('') };
     } else {
       body = { contentType: 'text', content: text };
@@ -425,7 +441,9 @@ function meetingSession(g: Gen, teams: AppSpec, startMs: number, endMs: number):
     out.push({
       ms: slot.recapMs,
       pinned: true,
-      item: make(slot.threadId, null, teams.appClass, 'aiResponse', null, g.locale,
+      // requestId null is an observed variant (graph-facts §4); conversationType is the one
+      // Microsoft's Teams-meeting example gives meeting items: appchat.
+      item: make(slot.threadId, null, teams.appClass, 'aiResponse', teams.conversationType, g.locale,
         { contentType: 'html', content: `<p>${escapeHtml(slot.recapText)}</p>` },
         [recapAttachment(slot)], [], [], [meetingContext(slot)], fromBot(BOT_NAME_TEAMS)),
     });

@@ -235,6 +235,25 @@ export class InteractionStore {
     const run = this.db.transaction((): AiInteraction[] => {
       const batch = new Set<string>();
       const taken = (id: string): boolean => batch.has(id) || this.s.idTaken.get(tenantId, userId, id) !== undefined;
+      // Ids in one pass: `next` skips over milliseconds already probed and taken (with path
+      // compression), so N items stamped with the same time cost O(N), not N²/2 probes.
+      const next = new Map<number, number>();
+      const freeFrom = (start: number): number => {
+        const seen: number[] = [];
+        let ms = start;
+        for (;;) {
+          const jump = next.get(ms);
+          if (jump !== undefined) {
+            seen.push(ms);
+            ms = jump;
+          } else if (taken(String(ms))) {
+            seen.push(ms);
+            ms++;
+          } else break;
+        }
+        for (const m of seen) next.set(m, ms);
+        return ms;
+      };
       for (const p of prepared) {
         const it = p.item;
         let ms = p.ms;
@@ -242,8 +261,9 @@ export class InteractionStore {
           if (taken(p.explicitId)) throw new StoreInputError(`${p.path}.id`, `${p.path}.id '${p.explicitId}' already exists for this user`);
           it.id = p.explicitId;
         } else {
-          while (taken(String(ms))) ms++;
+          ms = freeFrom(ms);
           it.id = String(ms);
+          next.set(ms, ms + 1);
         }
         it.createdDateTime = isoMs(ms);
         if (!p.etagGiven) it.etag = it.id;

@@ -11,6 +11,13 @@ const when = z.union([isoDate, z.string().regex(/^[+-]\d+(ms|s|m|h|d)$/, 'must b
 const license = z.strictObject({
   sku: z.string().min(1).describe('skuPartNumber (String_Id) or skuId'),
   disabledPlans: z.array(z.string()).default([]).describe('service plan names or ids'),
+  /** When the licence was assigned (assignedPlans[].assignedDateTime); default: with the account. */
+  assignedAt: when.optional(),
+  /**
+   * Where provisioning of its (enabled) plans stands: licenseDetails servicePlans[].provisioningStatus
+   * and provisionedPlans. A plan not yet "Success" does not pass the export's licence gate.
+   */
+  provisioningStatus: z.enum(['Success', 'PendingInput', 'PendingActivation', 'PendingProvisioning', 'Error']).default('Success'),
 });
 
 const user = z.strictObject({
