@@ -187,8 +187,8 @@ function lastJson(text: string): any {
 }
 
 /** Admitted export requests (status ≠ 429) per 1-second bucket from the first arrival; full seconds only. */
-function rateBuckets(arrivals: [number, number][]): { perSecond: number[]; spanMs: number; admitted: number; throttled: number } {
-  if (arrivals.length === 0) return { perSecond: [], spanMs: 0, admitted: 0, throttled: 0 };
+function rateBuckets(arrivals: [number, number][]): { perSecond: number[]; spanMs: number; admitted: number; throttled: number; throttledAt: number[] } {
+  if (arrivals.length === 0) return { perSecond: [], spanMs: 0, admitted: 0, throttled: 0, throttledAt: [] };
   const times = arrivals.map((a) => a[0]);
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
@@ -196,16 +196,18 @@ function rateBuckets(arrivals: [number, number][]): { perSecond: number[]; spanM
   const perSecond = new Array<number>(full).fill(0);
   let admitted = 0;
   let throttled = 0;
+  const throttledAt = new Set<number>();
   for (const [t, status] of arrivals) {
     if (status === 429) {
       throttled++;
+      throttledAt.add(Math.floor((t - t0) / 1000) + 1);
       continue;
     }
     admitted++;
     const b = Math.floor((t - t0) / 1000);
     if (b < full) perSecond[b]!++;
   }
-  return { perSecond, spanMs: t1 - t0, admitted, throttled };
+  return { perSecond, spanMs: t1 - t0, admitted, throttled, throttledAt: [...throttledAt] };
 }
 
 function rateReport(name: string, limit: number | null, arrivals: [number, number][]): string[] {
@@ -221,6 +223,7 @@ function rateReport(name: string, limit: number | null, arrivals: [number, numbe
   lines.push(`  steady middle (seconds ${cut + 1}–${r.perSecond.length - cut}): min ${fmt(Math.min(...middle))}, p10 ${fmt(quantile(middle, 0.1))}, median ${fmt(median(middle), 1)}${limit ? `; min = ${fmt((Math.min(...middle) / limit) * 100)}% of the limit, ${fmt(share(middle) * 100)}% of seconds ≥ 90%` : ''}`);
   const shown = r.perSecond.slice(0, 120);
   lines.push(`  per second: ${shown.join(' ')}${r.perSecond.length > shown.length ? ' …' : ''}`);
+  if (r.throttled) lines.push(`  429s in second(s) ${r.throttledAt.slice(0, 20).join(', ')}${r.throttledAt.length > 20 ? ', …' : ''} (counted from 1)`);
   return lines;
 }
 
