@@ -1,12 +1,13 @@
 // Performance acceptance of copilog export (issue 7), on the emulator over real HTTPS.
 //
-//   node --import tsx bench/export.ts [--baseline-sample 60] [--scenario FILE] [--timeout 600] [--keep]
+//   node --import tsx bench/export.ts [--baseline-sample 60] [--cold] [--scenario FILE] [--timeout 600] [--keep]
 //   node --import tsx bench/export.ts --memory [--per-user 100] [--rate 1500] [--timeout 600] [--keep]
 //
 // Default mode, side by side in one invocation, on scenarios/bench-export.yaml (320 licensed users ×
 // 250 interactions, 150–400 ms latency on the export endpoint, Graph's 30 requests/s per app per
-// tenant). One emulator in a child process serves both; it is reset (POST /_emulator/reset: state,
-// throttling, materialised histories) before each:
+// tenant). One emulator in a child process serves both; before each it is reset (POST
+// /_emulator/reset: state, throttling, histories) and, unless --cold, every history is materialised
+// through the ground-truth endpoint, so neither client pays for the emulator's lazy generation:
 //   1. copilog export: the real CLI, `node bin/copilog.js export --emulator URL --ca CA --store FILE
 //      --json` (default rate 30/s, concurrency auto), into a fresh SQLite store;
 //   2. the baseline, bench/baseline-export.ts: @microsoft/microsoft-graph-client with PageIterator,
@@ -59,12 +60,28 @@ async function serve(): Promise<void> {
     arrivals.push([t, m.response.statusCode]);
     count++;
   });
+  // The emulator's own stalls (event-loop delay, GC) per second, so a dip in the request rate can
+  // be told apart from a client that did not send.
+  const { monitorEventLoopDelay, PerformanceObserver } = await import('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let stalls: [number, number, number][] = [];
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  }).observe({ entryTypes: ['gc'] });
+  setInterval(() => {
+    stalls.push([Date.now(), delay.max / 1e6, gcMs]);
+    delay.reset();
+    gcMs = 0;
+  }, 1000).unref();
   const emu = await startEmulator({ scenario, port: 0, dataDir, logLevel: 'warn' });
   process.send!({ type: 'ready', url: emu.url, ca: emu.ca, tenants: emu.tenants });
   process.on('message', async (m: { type: string }) => {
     if (m.type === 'arrivals') {
-      process.send!({ type: 'arrivals', list: arrivals });
+      process.send!({ type: 'arrivals', list: arrivals, stalls });
       arrivals = [];
+      stalls = [];
     }
     if (m.type === 'count') process.send!({ type: 'count', count, rss: process.memoryUsage().rss });
     if (m.type === 'stop') {
@@ -77,7 +94,7 @@ async function serve(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent.
 
-interface Options { memory: boolean; baselineSample: number; scenario: string; timeout: number; perUser: number; rate: number; keep: boolean }
+interface Options { memory: boolean; cold: boolean; baselineSample: number; scenario: string; timeout: number; perUser: number; rate: number; keep: boolean }
 
 function options(): Options {
   const argv = process.argv.slice(2);
@@ -93,11 +110,12 @@ function options(): Options {
     if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
     return v;
   };
-  const known = new Set(['--memory', '--baseline-sample', '--scenario', '--timeout', '--per-user', '--rate', '--keep']);
+  const known = new Set(['--memory', '--cold', '--baseline-sample', '--scenario', '--timeout', '--per-user', '--rate', '--keep']);
   const unknown = argv.filter((a) => a.startsWith('--') && !known.has(a));
   if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; see the header of bench/export.ts`);
   return {
     memory: argv.includes('--memory'),
+    cold: argv.includes('--cold'),
     baselineSample: Math.floor(num('baseline-sample', 60, 0, 1_000_000)),
     scenario: value('scenario', DEFAULT_SCENARIO),
     timeout: num('timeout', 600, 10, 3600),
@@ -295,20 +313,60 @@ async function main(): Promise<void> {
     const tenants = await control('GET', '/_emulator/tenants');
     const tenant = tenants.tenants[0];
     const limit: number | null = tenant.behaviours?.requestsPerSecond ?? (o.memory ? null : 30);
+    let lastStalls: [number, number, number][] = [];
+    let runArrivals: [number, number][] = [];
     const arrivals = async (): Promise<[number, number][]> => {
       child!.send({ type: 'arrivals' });
-      return (await next('arrivals')).list;
+      const m = await next('arrivals');
+      lastStalls = m.stalls;
+      runArrivals = m.list;
+      return m.list;
+    };
+    /** The emulator's longest event-loop stall and its GC time over the last run. */
+    const stallReport = (name: string): string => {
+      if (lastStalls.length === 0) return `${name}: no emulator samples`;
+      const worst = lastStalls.reduce((a, b) => (b[1] > a[1] ? b : a));
+      const over = lastStalls.filter((x) => x[1] >= 250).length;
+      const gc = lastStalls.reduce((a, b) => a + b[2], 0);
+      const t0 = Math.min(...runArrivals.map((a) => a[0]));
+      const early = lastStalls.filter((x) => x[0] > t0).slice(0, 12).map((x) => fmt(x[1]));
+      return `${name}: the emulator's event loop stalled up to ${fmt(worst[1])} ms (${over} of ${lastStalls.length} seconds with a stall ≥ 250 ms); GC ${fmt(gc)} ms in all; longest stall in each of its first seconds (ms): ${early.join(' ')}`;
+    };
+
+    /**
+     * Reset the emulator (state, throttling, histories). Unless --cold, then materialise every
+     * user's history through the ground-truth endpoint, so neither client pays for the emulator's
+     * lazy generation (real Graph has none); returns how many interactions the tenant holds.
+     */
+    const resetTenant = async (): Promise<number | undefined> => {
+      await control('POST', '/_emulator/reset');
+      let truth: number | undefined;
+      if (!o.cold) {
+        const t = performance.now();
+        const res = await agent.request({ origin: url, path: `/_emulator/tenants/${tenant.id}/interactions`, method: 'GET' });
+        truth = 0;
+        for await (const chunk of res.body) for (const byte of chunk as Buffer) if (byte === 10) truth++;
+        console.log(`    (emulator reset; ${fmt(truth)} interactions materialised in ${fmt((performance.now() - t) / 1000, 1)} s before the run)`);
+      }
+      await arrivals(); // forget anything before
+      return truth;
     };
 
     const copilog = async (store: string, extra: string[]) => {
-      await control('POST', '/_emulator/reset');
-      await arrivals(); // forget anything before
+      // The memory run keeps the emulator's lazy generation: materialising 1,000,000 up front costs minutes.
+      let truth: number | undefined;
+      if (o.memory) {
+        await control('POST', '/_emulator/reset');
+        await arrivals();
+      } else truth = await resetTenant();
       const loadBefore = load();
       const run = await runChild([CLI, 'export', '--emulator', url, '--ca', ca, '--store', store, '--json', '--no-progress', ...extra], clientEnv(), o.timeout);
       const summary = lastJson(run.stdout);
       if (run.timedOut) console.log(`copilog export was killed after ${o.timeout} s (--timeout)`);
       if (!summary || run.code !== 0) console.log(`copilog export exited ${run.code}: ${run.stderr.trim().slice(-2000)}`);
-      return { run, summary, arrivals: await arrivals(), loadBefore, loadAfter: load() };
+      if (truth !== undefined && summary && summary.exported !== truth) console.log(`copilog exported ${summary.exported} interactions, the emulator holds ${truth}`);
+      const list = await arrivals();
+      return { run, summary, arrivals: list, stalls: stallReport('copilog run'), loadBefore, loadAfter: load() };
     };
 
     if (o.memory) {
@@ -343,6 +401,7 @@ async function main(): Promise<void> {
         console.log(`RSS over the run (MiB at each tenth of the wall time): ${marks.join(', ')}`);
       }
       for (const l of rateReport('copilog export (memory run)', null, c.arrivals)) console.log(l);
+      console.log(c.stalls);
     } else {
       // 1. copilog export.
       console.log(`1/2 copilog export (rate 30/s, concurrency auto) on ${fmt(tenant.userCount)} users; timeout ${o.timeout} s …`);
@@ -351,8 +410,7 @@ async function main(): Promise<void> {
       console.log(`    ${fmt(c.run.wallMs / 1000, 1)} s, ${fmt(cs.exported)} interactions, ${fmt(cs.requests)} requests`);
 
       // 2. The baseline.
-      await control('POST', '/_emulator/reset');
-      await arrivals();
+      await resetTenant();
       const app = tenant.apps.find((a: any) => a.appId === tenant.default.appId);
       const sample = o.baselineSample > 0 && o.baselineSample < (tenant.userCount ?? Infinity) ? o.baselineSample : 0;
       console.log(`2/2 baseline (Graph SDK, PageIterator, one user after another) on ${sample ? `a fixed random sample of ${sample} of the ${fmt(tenant.userCount)} users (extrapolated below)` : 'every user'}; timeout ${o.timeout} s …`);
@@ -366,6 +424,7 @@ async function main(): Promise<void> {
       if (bRun.timedOut) console.log(`the baseline was killed after ${o.timeout} s (--timeout)`);
       if (bRun.code !== 0) console.log(`the baseline exited ${bRun.code}: ${bRun.stdout.trim().slice(-1000)} ${bRun.stderr.trim().slice(-1000)}`);
       const bArrivals = await arrivals();
+      const bStalls = stallReport('baseline run');
       console.log(`    ${fmt(bRun.wallMs / 1000, 1)} s, ${fmt(bs.exported)} interactions, ${fmt(bs.requests)} requests`);
 
       // Extrapolate the baseline from its sample: the fixed cost (process start, token, user list)
@@ -395,6 +454,8 @@ async function main(): Promise<void> {
       for (const l of rateReport('copilog export', limit, c.arrivals)) console.log(l);
       for (const l of rateReport('baseline', limit, bArrivals)) console.log(l);
       console.log('');
+      console.log(c.stalls);
+      console.log(bStalls);
       console.log(`load average (1/5/15 min): copilog run ${c.loadBefore} before, ${c.loadAfter} after; baseline run ${bLoadBefore} before, ${bLoadAfter} after (2 cores shared with the emulator)`);
     }
 
