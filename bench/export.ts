@@ -2,6 +2,7 @@
 //
 //   node --import tsx bench/export.ts [--baseline-sample 60] [--cold] [--scenario FILE] [--timeout 600] [--keep]
 //   node --import tsx bench/export.ts --memory [--per-user 100] [--rate 1500] [--timeout 600] [--keep]
+//   either mode: [--node-args '--max-old-space-size=192'] passes Node options to the copilog process
 //
 // Default mode, side by side in one invocation, on scenarios/bench-export.yaml (320 licensed users ×
 // 250 interactions, 150–400 ms latency on the export endpoint, Graph's 30 requests/s per app per
@@ -94,7 +95,7 @@ async function serve(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent.
 
-interface Options { memory: boolean; cold: boolean; baselineSample: number; scenario: string; timeout: number; perUser: number; rate: number; keep: boolean }
+interface Options { memory: boolean; cold: boolean; nodeArgs: string[]; baselineSample: number; scenario: string; timeout: number; perUser: number; rate: number; keep: boolean }
 
 function options(): Options {
   const argv = process.argv.slice(2);
@@ -102,7 +103,7 @@ function options(): Options {
     const i = argv.indexOf(`--${name}`);
     if (i < 0) return fallback;
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+    if (v === undefined || (v.startsWith('--') && name !== 'node-args')) throw new Error(`--${name} needs a value`);
     return v;
   };
   const num = (name: string, fallback: number, min: number, max: number): number => {
@@ -110,12 +111,13 @@ function options(): Options {
     if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
     return v;
   };
-  const known = new Set(['--memory', '--cold', '--baseline-sample', '--scenario', '--timeout', '--per-user', '--rate', '--keep']);
-  const unknown = argv.filter((a) => a.startsWith('--') && !known.has(a));
+  const known = new Set(['--memory', '--cold', '--node-args', '--baseline-sample', '--scenario', '--timeout', '--per-user', '--rate', '--keep']);
+  const unknown = argv.filter((a, i) => a.startsWith('--') && !known.has(a) && argv[i - 1] !== '--node-args');
   if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; see the header of bench/export.ts`);
   return {
     memory: argv.includes('--memory'),
     cold: argv.includes('--cold'),
+    nodeArgs: value('node-args', '').split(' ').filter(Boolean),
     baselineSample: Math.floor(num('baseline-sample', 60, 0, 1_000_000)),
     scenario: value('scenario', DEFAULT_SCENARIO),
     timeout: num('timeout', 600, 10, 3600),
@@ -294,7 +296,7 @@ async function main(): Promise<void> {
       writeFileSync(scenarioPath, JSON.stringify(raw));
     }
     console.log(`copilog export bench${o.memory ? ' --memory' : ''} — scenario ${o.memory ? `${MEMORY_SCENARIO} with ${o.perUser} interactions per user` : scenarioPath}`);
-    console.log(`data dir ${dataDir}${o.keep ? ' (kept)' : ' (deleted at the end)'}; ${process.version}, load average ${load()} at start`);
+    console.log(`data dir ${dataDir}${o.keep ? ' (kept)' : ' (deleted at the end)'}; ${process.version}, load average ${load()} at start${o.nodeArgs.length ? `; copilog runs with node ${o.nodeArgs.join(' ')}` : ''}`);
     child = fork(HERE, ['--serve', scenarioPath, dataDir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('message', (m: any) => {
       const i = messages.findIndex((f) => f(m));
@@ -360,7 +362,7 @@ async function main(): Promise<void> {
         await arrivals();
       } else truth = await resetTenant();
       const loadBefore = load();
-      const run = await runChild([CLI, 'export', '--emulator', url, '--ca', ca, '--store', store, '--json', '--no-progress', ...extra], clientEnv(), o.timeout);
+      const run = await runChild([...o.nodeArgs, CLI, 'export', '--emulator', url, '--ca', ca, '--store', store, '--json', '--no-progress', ...extra], clientEnv(), o.timeout);
       const summary = lastJson(run.stdout);
       if (run.timedOut) console.log(`copilog export was killed after ${o.timeout} s (--timeout)`);
       if (!summary || run.code !== 0) console.log(`copilog export exited ${run.code}: ${run.stderr.trim().slice(-2000)}`);
