@@ -52,10 +52,13 @@ export class RateLimiter implements RequestGate {
   }
 
   backOff(ms: number, status: number): void {
+    // While a pause holds, no request leaves the gate: a 429 that arrives then answers a request
+    // sent before the first one, so it is the same throttling event, not a new one to slow for.
+    const alreadyPaused = this.now() < this.pausedUntil;
     const until = this.now() + ms;
     if (until > this.pausedUntil) this.pausedUntil = until;
     this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, ms);
-    if (status === 429) {
+    if (status === 429 && !alreadyPaused) {
       // Someone else (another process, the doctor) may share the app's budget: slow down a little.
       this.current = Math.max(this.rate / 2, this.current * 0.9);
       this.lastThrottleAt = this.now();
