@@ -5,6 +5,7 @@
 // nothing and duplicates nothing. The watermark moves only once a whole window is read, so the
 // order Graph returns a window in does not matter. Workers share one rate limiter per tenant.
 // The engine prints nothing: it reports through events, and commands decide how to show them.
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interactionHistoryPath, interactionQuery } from '../client/copilot.js';
@@ -138,6 +139,8 @@ export async function runExport(o: ExportOptions): Promise<ExportSummary> {
 
   const queue = [...o.users];
   const signal = o.abort;
+  // Every request waiting for the limiter listens on the abort signal: many at once is expected.
+  if (signal) setMaxListeners(10_000, signal);
 
   /** One page, with the retries the transport does not cover: a token that expired, a body cut short, a storm that outlasted the transport. */
   async function fetchPage(url: string, user: TargetUser): Promise<CollectionPage<AiInteraction>> {

@@ -99,7 +99,9 @@ export async function resolveTargets(graph: GraphClient, sel: UserSelection, o: 
     : 'users';
   const users: TargetUser[] = [];
   try {
-    for await (const page of graph.pages<User>(path, { $select: SELECT, $top: 999 }, { signal: o.signal })) {
+    // 200 a page, not Graph's maximum of 999: a user's assignedPlans run to ~100 entries, and a
+    // 999-user page (14 MB of JSON) alone would double the export's peak memory.
+    for await (const page of graph.pages<User>(path, { $select: SELECT, $top: 200 }, { signal: o.signal })) {
       for (const u of page.value ?? []) {
         const t = toTarget(u);
         if (sel.kind === 'licensed' && t.businessChat !== 'enabled') continue;
