@@ -1,4 +1,7 @@
-// copilog's command line: one file per command under commands/, wired here.
+// copilog's command line: one file per command under commands/, wired here. Each command file
+// imports only commander and small helpers at the top and loads its real work inside its action,
+// so that `copilog --help` and `--version` stay fast (bench/cli-startup.ts measures them).
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { emulatorCommand } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
@@ -7,11 +10,13 @@ import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
 import { UsageError } from './usage.js';
 import { redactMessage } from './redact.js';
-import { ScenarioError } from '../emulator/scenario/load.js';
+
+// package.json sits two levels up from both src/cli/ and dist/cli/.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('copilog')
-  .description('Diagnose, export and watch Microsoft 365 Copilot interaction history through Microsoft Graph.')
-  .version('0.1.0')
+  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store and dump them, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
+  .version(version, '-v, --version', 'print the version')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
 
@@ -20,16 +25,26 @@ program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+program.addCommand(new Command('version').description('Print the version.').action(() => {
+  process.stdout.write(`${version}\n`);
+}));
 for (const c of program.commands) c.configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
 
 try {
+  // copilog alone: the help on stdout, exit 0 (as gh and az do).
+  if (process.argv.length <= 2) {
+    program.outputHelp();
+    process.exit(0);
+  }
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     // Help and version exit 0; every other parse problem is a usage error (2).
     process.exit(e.exitCode === 0 ? 0 : 2);
   }
-  // A scenario that does not validate is the caller's input, like a bad flag.
+  // A scenario that does not validate is the caller's input, like a bad flag. Its class is
+  // loaded only here, on the error path: the scenario loader pulls in yaml and zod.
+  const { ScenarioError } = await import('../emulator/scenario/load.js');
   if (e instanceof UsageError || e instanceof ScenarioError) {
     process.stderr.write(redactMessage(`copilog: ${e.message}\n`));
     process.exit(2);

@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CopilogError, TransportError } from './errors.js';
-import { NO_RETRY, Transport } from './transport.js';
 
 export type CloudName = 'global' | 'usgov' | 'usgovdod' | 'china';
 
@@ -264,6 +263,8 @@ interface EmulatorTenant {
 }
 
 async function fetchEmulatorDefaults(url: string, ca: Buffer, timeoutMs: number, deadline?: number): Promise<{ scenario: string; tenant: EmulatorTenant }> {
+  // Loaded here, not at the top: the CLI's --help imports this file and must not load undici.
+  const { NO_RETRY, Transport } = await import('./transport.js');
   const transport = new Transport({ ca, timeoutMs, deadline, retry: NO_RETRY });
   try {
     const res = await transport.send({ method: 'GET', url: `${url}/_emulator/tenants`, untraced: true });

@@ -5,10 +5,6 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { copilogHome, resolveConfig } from '../../client/config.js';
-import { startEmulator } from '../../emulator/server.js';
-import { builtinCatalog } from '../../graph/licensing.js';
-import { openStore, StoreOpenError } from '../../store/index.js';
-import { runDoctor } from '../doctor/run.js';
 import { resolveScenario } from '../scenarios.js';
 import { parsePort, UsageError } from '../usage.js';
 import { renderSummary, exportToStore } from './export.js';
@@ -27,6 +23,11 @@ export function demoCommand(): Command {
     .option('--store <path>', 'where the export goes (default ~/.copilog/demo/copilog.db, made new each run)')
     .option('--exit', 'stop the emulator when the demo is done instead of serving on')
     .action(async (o: DemoFlags) => {
+      // Loaded when the command runs, so that copilog --help stays fast.
+      const { startEmulator } = await import('../../emulator/server.js');
+      const { builtinCatalog } = await import('../../graph/licensing.js');
+      const { openStore, StoreOpenError } = await import('../../store/index.js');
+      const { runDoctor } = await import('../doctor/run.js');
       const storePath = o.store ?? join(copilogHome(), 'demo', 'copilog.db');
       // The demo tenant's history moves with the clock, so the demo's own store starts empty each run.
       if (o.store === undefined) for (const f of ['', '-wal', '-shm']) rmSync(storePath + f, { force: true });

@@ -6,10 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { ConfigError, GUID_RE, parseCloud, resolveConfig, CLOUDS, type ClientConfig } from '../../client/config.js';
 import { TransportError } from '../../client/errors.js';
-import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../../graph/licensing.js';
+import type { LicensingCatalog } from '../../graph/licensing.js';
 import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
-import { doctorDeadline, runDoctor } from '../doctor/run.js';
 import { UsageError } from '../usage.js';
 
 interface DoctorFlags {
@@ -58,6 +57,8 @@ export function doctorCommand(): Command {
       // --timeout bounds the whole command, Node's start-up included: one deadline for the
       // configuration (the emulator's defaults) and the checks, and a watchdog behind both.
       const startedAtMs = performance.timeOrigin;
+      // Loaded when the command runs, so that copilog --help stays fast.
+      const { doctorDeadline, runDoctor } = await import('../doctor/run.js');
       const deadline = doctorDeadline(startedAtMs, o.timeout);
       setTimeout(() => {
         process.stderr.write(`copilog: doctor stopped: --timeout ${o.timeout} s reached\n`);
@@ -71,7 +72,7 @@ export function doctorCommand(): Command {
           throw new UsageError((e as Error).message);
         }
       }
-      const catalog = loadCatalog(o.licensingCsv);
+      const catalog = await loadCatalog(o.licensingCsv);
       const accessToken = o.accessToken === '-' ? readStdinToken() : o.accessToken;
       let config: ClientConfig;
       try {
@@ -125,7 +126,8 @@ function validateFlags(o: DoctorFlags): void {
   if (o.accessToken !== undefined && o.accessToken.trim() === '') throw new UsageError('--access-token is empty');
 }
 
-function loadCatalog(path: string | undefined): LicensingCatalog {
+async function loadCatalog(path: string | undefined): Promise<LicensingCatalog> {
+  const { builtinCatalog, loadLicensingCsv } = await import('../../graph/licensing.js');
   if (!path) return builtinCatalog();
   try {
     return loadLicensingCsv(path);

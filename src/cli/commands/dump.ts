@@ -2,10 +2,10 @@
 // Fabric or Excel. Reads only through the Store interface, opened read-only; streams, so a store
 // of millions never sits in memory. Exit 0 done, 1 failed while writing, 2 usage error, 130 Ctrl-C.
 import { Command } from 'commander';
-import { DumpInterrupted, FORMATS, formatOfPath, isFormat, writeDump, type Format } from '../../formats/index.js';
+import type { Format } from '../../formats/index.js';
 import { KeyFileError, Pseudonymizer, readKeyFile } from '../../formats/pseudonymize.js';
 import { openSink, SinkOpenError, type Sink } from '../../formats/sink.js';
-import { openStore, storeTarget, StoreOpenError, type InteractionFilter, type Store } from '../../store/index.js';
+import type { InteractionFilter, Store } from '../../store/index.js';
 import { UsageError } from '../usage.js';
 import { appClassName, parseInstant } from './export.js';
 
@@ -37,9 +37,13 @@ export function dumpCommand(): Command {
     .option('--pseudonymize <keyfile>', 'replace user ids, UPNs and display names by keyed hashes (make a key: openssl rand -hex 32 > copilog.key)')
     .option('--no-bodies', 'leave out prompt and response text (body content, card and attachment content)')
     .action(async (o: DumpFlags) => {
+      // Loaded when the command runs, so that copilog --help stays fast.
+      const formats = await import('../../formats/index.js');
+      const { DumpInterrupted, writeDump } = formats;
+      const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
       // Every flag is checked before the store or the output is opened.
       if (o.out === undefined || o.out === '') throw new UsageError('--out is required: a file path, or - for stdout');
-      const format = resolveFormat(o.format, o.out);
+      const format = resolveFormat(formats, o.format, o.out);
       if (o.out === '-' && format === 'parquet' && process.stdout.isTTY) throw new UsageError('Parquet is binary: pass --out FILE, or redirect stdout to a file');
       const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
       const untilMs = o.until !== undefined ? parseInstant('--until', o.until) : undefined;
@@ -117,7 +121,7 @@ function interrupted(): void {
   process.exitCode = 130;
 }
 
-function resolveFormat(flag: string | undefined, out: string): Format {
+function resolveFormat({ FORMATS, formatOfPath, isFormat }: typeof import('../../formats/index.js'), flag: string | undefined, out: string): Format {
   if (flag !== undefined) {
     const f = flag.toLowerCase();
     if (!isFormat(f)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${flag}'`);

@@ -1,12 +1,13 @@
 // copilog emulator: serve a local Entra ID + Microsoft Graph slice over HTTPS from a scenario.
 import { Command } from 'commander';
-import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
+import type { RunningEmulator } from '../../emulator/server.js';
 import { resolveScenario } from '../scenarios.js';
 import { parseLogLevel, parsePort, type LogLevel } from '../usage.js';
 
 export interface EmulatorFlags { scenario: string; port: number; host: string; dataDir?: string; json?: boolean; licensingCsv?: string; logLevel: LogLevel }
 
 export async function runEmulator(o: EmulatorFlags): Promise<RunningEmulator> {
+  const { startEmulator } = await import('../../emulator/server.js');
   const emu = await startEmulator({
     scenario: resolveScenario(o.scenario), port: o.port, host: o.host, dataDir: o.dataDir, licensingCsv: o.licensingCsv,
     logLevel: o.logLevel,

@@ -2,13 +2,11 @@
 // and resumable. Exit 0 when every user was exported (or refused for a known per-user reason),
 // 1 when some failed or Graph refused the whole tenant, 2 for a usage error, 130 after Ctrl-C.
 import { Command } from 'commander';
-import { createClient, type ClientConfig } from '../../client/index.js';
+import type { ClientConfig } from '../../client/config.js';
 import { TokenAcquisitionError, TransportError } from '../../client/errors.js';
-import { DEFAULT_OVERLAP_MS, runExport, type ExportOptions, type ExportSummary } from '../../export/engine.js';
-import { RateLimiter } from '../../export/limiter.js';
-import { DirectoryReadError, readUsersFile, resolveTargets, UsersFileError, type UserSelection } from '../../export/users.js';
-import { openStore, storeTarget, StoreOpenError, type Store } from '../../store/index.js';
-import { exportProgress } from '../progress.js';
+import type { ExportOptions, ExportSummary } from '../../export/engine.js';
+import type { UserSelection } from '../../export/users.js';
+import type { Store } from '../../store/index.js';
 import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.js';
 import { UsageError } from '../usage.js';
 
@@ -27,6 +25,8 @@ interface ExportFlags extends TargetFlags {
   progress?: boolean;
 }
 
+/** The engine's DEFAULT_OVERLAP_MS in minutes; written out so that --help does not load the engine. */
+const DEFAULT_OVERLAP_MINUTES = 60;
 const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -56,11 +56,14 @@ export function exportCommand(): Command {
     .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect, [])
     .option('--concurrency <auto|n>', 'users read at once; auto follows latency and throttling', 'auto')
     .option('--rate <rps>', 'requests per second for the tenant (Graph allows 30 per app per tenant)', '30')
-    .option('--overlap <minutes>', 're-read this much before each watermark for late arrivals', String(DEFAULT_OVERLAP_MS / 60_000))
+    .option('--overlap <minutes>', 're-read this much before each watermark for late arrivals', String(DEFAULT_OVERLAP_MINUTES))
     .option('--full', 'ignore watermarks and read every window from --since again')
     .option('--json', 'print one JSON summary instead of the report')
     .option('--no-progress', 'no progress bar even on a terminal');
   return addTargetOptions(cmd).action(async (o: ExportFlags) => {
+    // Loaded when the command runs, so that copilog --help stays fast.
+    const { readUsersFile, UsersFileError } = await import('../../export/users.js');
+    const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
     // Every input is checked before the store is opened: a usage error never touches it.
     const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
     const untilMs = o.until !== undefined ? parseInstant('--until', o.until) : undefined;
@@ -145,6 +148,11 @@ export interface ExportToStore {
 /** The export as export and demo run it: a token, the target users, the engine, progress. */
 export async function exportToStore(x: ExportToStore): Promise<{ summary: ExportSummary; storeInteractions: number; storeUsers: number; storeBytes: number }> {
   const { config, store } = x;
+  const { createClient } = await import('../../client/index.js');
+  const { runExport } = await import('../../export/engine.js');
+  const { RateLimiter } = await import('../../export/limiter.js');
+  const { DirectoryReadError, resolveTargets } = await import('../../export/users.js');
+  const { exportProgress } = await import('../progress.js');
   const client = createClient(config, { ...(x.accessToken ? { accessToken: x.accessToken } : {}), transport: { keepTrace: false } });
   const limiter = new RateLimiter(x.engine.rate ?? 30);
   const progress = exportProgress(process.stderr, limiter, x.progress && process.stderr.isTTY === true);
