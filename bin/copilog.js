@@ -1,11 +1,23 @@
 #!/usr/bin/env node
-// copilog ships compiled JavaScript: dist/ is built from src/ by `npm run build` (npm runs it on
-// install inside a clone and before packing). Without it, say so in one line.
-import { existsSync } from 'node:fs';
+// copilog ships compiled JavaScript: dist/ is built from src/ by `npm run build` (npm start,
+// npm test and npm pack run it first). Without it, or in a clone whose src/ changed since the
+// last build, say so in one line rather than run code that is not the source.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
 const main = new URL('../dist/cli/main.js', import.meta.url);
-if (!existsSync(main)) {
-  process.stderr.write('copilog: dist/cli/main.js is missing: run npm run build (or npm install) in the copilog folder\n');
-  process.exit(1);
+const stamp = new URL('../dist/.built', import.meta.url);
+const src = new URL('../src/', import.meta.url);
+if (!existsSync(main)) fail('dist/cli/main.js is missing');
+// src/ exists only in a clone (the package ships dist/ alone); `npm run build` writes the stamp.
+if (existsSync(src)) {
+  if (!existsSync(stamp)) fail('dist/ was not built by npm run build');
+  const built = statSync(stamp).mtimeMs;
+  const newer = readdirSync(src, { recursive: true }).find((f) => String(f).endsWith('.ts') && statSync(new URL(String(f), src)).mtimeMs > built);
+  if (newer !== undefined) fail(`src/${newer} changed since the last build`);
 }
 await import(main.href);
+
+function fail(why) {
+  process.stderr.write(`copilog: ${why}: run npm run build in the copilog folder\n`);
+  process.exit(1);
+}

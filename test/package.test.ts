@@ -3,9 +3,12 @@
 // And the architecture holds: the emulator and the client meet only on the wire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinModules } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import semver from 'semver';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -67,4 +70,39 @@ test('the emulator and the client never import each other; src/graph imports nei
   }
   assert.ok(checked > 40, `checked ${checked} files`);
   assert.deepEqual(broken, []);
+});
+
+// What npm ships: the compiled dist/ (npm test builds it first), the scenarios and the docs.
+// No TypeScript compiler or loader at run time, nothing of the repository's own tooling.
+test('the package ships dist/, runs without tsx, and holds no tests, benches, scripts or tarballs', () => {
+  assert.equal(pkg.bin.copilog, 'bin/copilog.js');
+  for (const dev of ['tsx', 'esbuild', 'typescript']) assert.ok(!(dev in pkg.dependencies), `${dev} is a runtime dependency`);
+  assert.ok('tsx' in pkg.devDependencies);
+  assert.match(readFileSync(join(root, 'bin', 'copilog.js'), 'utf8'), /dist\/cli\/main\.js/);
+  assert.ok(existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is not built: run npm run build (npm test does)');
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  const names: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
+  const stray = names.filter((n) => /^(test|bench|scripts|src|\.ci|node_modules)\/|\.tgz$|\.tsbuildinfo$|^dist\/\.built$|^scenarios\/bench-|\.test\.|\.ts$/.test(n));
+  assert.deepEqual(stray, []);
+  for (const f of ['bin/copilog.js', 'dist/cli/main.js', 'dist/emulator/server.js', 'scenarios/demo.yaml', 'scenarios/doctor/ok.yaml', 'package.json', 'README.md']) assert.ok(names.includes(f), `${f} is not in the package`);
+});
+
+test('the built CLI finds the shipped scenarios and package.json from dist/', async () => {
+  const { SCENARIO_DIR, resolveScenario } = await import(pathToFileURL(join(root, 'dist', 'cli', 'scenarios.js')).href);
+  assert.equal(SCENARIO_DIR, join(root, 'scenarios') + '/');
+  assert.equal(resolveScenario('doctor/ok'), join(root, 'scenarios', 'doctor', 'ok.yaml'));
+  // The only files src/ reads beside itself: ../../scenarios/ and ../../package.json.
+  const reads = files(join(root, 'src')).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/new URL\(\s*'([^']+)',\s*import\.meta\.url\)/g)].map((m) => m[1]));
+  assert.deepEqual([...new Set(reads)].sort(), ['../../package.json', '../../scenarios/']);
+});
+
+// Consumers do not get our lockfile or overrides: every runtime package must declare an engine
+// range that admits Node 20 by itself (a light-my-request 6.8 → cookie 2 tree declares Node 22).
+test('every runtime package in the lockfile admits Node 20', () => {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+  const refused = Object.entries(lock.packages as Record<string, { version: string; dev?: boolean; engines?: { node?: string } | string[] }>)
+    .filter(([path, p]) => path !== '' && !p.dev && !Array.isArray(p.engines) && p.engines?.node !== undefined && !semver.satisfies('20.0.0', p.engines.node))
+    .map(([path, p]) => `${path.replace(/^.*node_modules\//, '')}@${p.version} (node ${(p.engines as { node: string }).node})`);
+  assert.deepEqual(refused, []);
+  assert.ok(!('overrides' in pkg), 'overrides do not reach consumers; pin a version they resolve instead');
 });
