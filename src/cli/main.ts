@@ -5,22 +5,33 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
-import { UsageError } from './usage.js';
+import { UsageError, usageHint } from './usage.js';
 import { redactMessage } from './redact.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
+
+// commander's complaints read like copilog's own ("copilog: unknown option …"), redacted.
+const output = {
+  writeErr: (s: string) => process.stderr.write(redactMessage(s)),
+  outputError: (s: string, write: (s: string) => void) => write(s.replace(/^error: /, 'copilog: ')),
+};
 
 const program = new Command('copilog')
   .description('Diagnose, export and watch Microsoft 365 Copilot interaction history through Microsoft Graph.')
   .version('0.1.0')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
+  .showHelpAfterError(usageHint())
+  .configureOutput(output);
 
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
-for (const c of program.commands) c.configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
+// Subcommands made with new Command() inherit nothing from the program: each needs its own
+// exitOverride (else commander exits 1 on a bad flag), redaction and hint.
+for (const c of program.commands) {
+  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output);
+}
 
 try {
   await program.parseAsync(process.argv);
@@ -31,7 +42,8 @@ try {
   }
   // A scenario that does not validate is the caller's input, like a bad flag.
   if (e instanceof UsageError || e instanceof ScenarioError) {
-    process.stderr.write(redactMessage(`copilog: ${e.message}\n`));
+    const sub = program.commands.find((c) => c.name() === process.argv.slice(2).find((a) => !a.startsWith('-')));
+    process.stderr.write(redactMessage(`copilog: ${e.message}\n${e instanceof UsageError ? `${usageHint(sub?.name())}\n` : ''}`));
     process.exit(2);
   }
   process.stderr.write(redactMessage(`copilog: ${(e as Error).message}\n`));

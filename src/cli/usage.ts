@@ -6,6 +6,9 @@ export class UsageError extends Error {
   }
 }
 
+/** The line after every usage error: where the right way to call it is written. */
+export const usageHint = (command?: string): string => `see \`copilog ${command ? `${command} ` : ''}--help\``;
+
 export function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not '${v}'`);
