@@ -22,7 +22,7 @@ export interface TargetFlags {
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .option('--emulator <url>', 'use the local emulator at this URL (the default when no tenant is configured)')
-    .option('--ca <path>', 'CA certificate to trust (else NODE_EXTRA_CA_CERTS, else the emulator\'s default data dir)')
+    .option('--ca <path>', 'the emulator\'s CA certificate (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, ~/.copilog/emulator/pki/ca.crt: the first that signs the emulator\'s certificate)')
     .option('--tenant <id>', 'tenant id or domain (default AZURE_TENANT_ID)')
     .option('--client-id <id>', 'application (client) id (default AZURE_CLIENT_ID)')
     .option('--client-secret <value>', 'client secret (visible in the process list: prefer AZURE_CLIENT_SECRET)')
