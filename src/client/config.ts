@@ -320,7 +320,7 @@ function noTenantMessage(url: string, why: string): string {
     'Either configure a tenant:',
     '  export AZURE_TENANT_ID=<tenant id> AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret value>   (or AZURE_CLIENT_CERTIFICATE_PATH)',
     'or start the local emulator in another terminal and point copilog at it:',
-    '  copilog emulator --scenario scenarios/doctor/ok.yaml        (serves https://127.0.0.1:8443)',
+    '  copilog emulator --scenario doctor/ok        (serves https://127.0.0.1:8443)',
     '  copilog doctor --emulator https://127.0.0.1:8443',
   ].join('\n');
 }
