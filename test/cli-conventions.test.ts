@@ -2,7 +2,10 @@
 // (never 1, the code for a diagnosed failure) and says where the right way is written.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { copilog } from './support/cli.js';
+import { cleanDir, tempDir } from './support/emulator.js';
 
 /** Each command with one flag that takes a value, given with none. */
 const COMMANDS: [string, string][] = [['emulator', '--port'], ['demo', '--port'], ['doctor', '--emulator'], ['export', '--store'], ['dump', '--out']];
@@ -42,5 +45,31 @@ describe('usage errors exit 2 with a hint on every command', () => {
     const r = await copilog(['export', `--client-secrt=${secret}`]);
     assert.equal(r.code, 2, r.stderr);
     assert.ok(!r.stderr.includes(secret), r.stderr);
+  });
+});
+
+describe('common slips get a message that says what to do', () => {
+  test('doctor and export --emulator with a Graph URL: use the base URL', async () => {
+    for (const cmd of ['doctor', 'export']) {
+      const r = await copilog([cmd, '--emulator', 'https://127.0.0.1:8443/v1.0']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--emulator takes the emulator's base URL \(https:\/\/127\.0\.0\.1:8443\).*drop '\/v1\.0'/);
+    }
+  });
+
+  test('emulator --port N with N in use: another emulator may run there, try --port 0', async () => {
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as AddressInfo).port;
+    const data = tempDir('copilog-port-');
+    try {
+      const r = await copilog(['emulator', '--port', String(port), '--data-dir', data]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use: another emulator may be running there`));
+      assert.match(r.stderr, /--port 0/);
+    } finally {
+      server.close();
+      cleanDir(data);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, CLOUDS, GUID_RE, parseCloud, resolveConfig, type ClientConfig } from '../client/config.js';
 import { TransportError } from '../client/errors.js';
-import { UsageError } from './usage.js';
+import { checkEmulatorUrl, UsageError } from './usage.js';
 
 export interface TargetFlags {
   emulator?: string;
@@ -38,7 +38,7 @@ export function validateTargetFlags(o: TargetFlags): void {
   }
   if (o.clientId !== undefined && !GUID_RE.test(o.clientId)) throw new UsageError('--client-id must be an application (client) id (GUID); the value given is not one');
   if (o.cloud !== undefined && !parseCloud(o.cloud)) throw new UsageError(`--cloud must be one of ${Object.keys(CLOUDS).join(', ')}, not '${o.cloud}'`);
-  if (o.emulator !== undefined && !/^https:\/\//i.test(o.emulator)) throw new UsageError(`--emulator must be an https:// URL, not '${o.emulator}'`);
+  if (o.emulator !== undefined) checkEmulatorUrl(o.emulator);
   if (o.accessToken !== undefined && o.accessToken.trim() === '') throw new UsageError('--access-token is empty');
 }
 

@@ -22,3 +22,17 @@ export function parseLogLevel(v: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${v}'`);
   return v as LogLevel;
 }
+
+/** --emulator takes the emulator's base URL; a Graph or authority URL under it is a common slip. */
+export function checkEmulatorUrl(v: string): void {
+  if (!/^https:\/\//i.test(v)) throw new UsageError(`--emulator must be an https:// URL, not '${v}'`);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--emulator must be an https:// URL, not '${v}'`);
+  }
+  if (u.pathname.replace(/\/+$/, '') !== '' || u.search || u.hash) {
+    throw new UsageError(`--emulator takes the emulator's base URL (${u.origin}), not '${v}': drop '${u.pathname}${u.search}${u.hash}'`);
+  }
+}

@@ -10,7 +10,7 @@ import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../../g
 import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
 import { doctorDeadline, runDoctor } from '../doctor/run.js';
-import { UsageError } from '../usage.js';
+import { checkEmulatorUrl, UsageError } from '../usage.js';
 
 interface DoctorFlags {
   user: string[];
@@ -121,7 +121,7 @@ function validateFlags(o: DoctorFlags): void {
   for (const u of o.user) {
     if (!GUID_RE.test(u) && !/^[^@\s]+@[^@\s]+$/.test(u)) throw new UsageError(`--user must be an object id (GUID) or a userPrincipalName (name@domain), not '${u}'`);
   }
-  if (o.emulator !== undefined && !/^https:\/\//i.test(o.emulator)) throw new UsageError(`--emulator must be an https:// URL, not '${o.emulator}'`);
+  if (o.emulator !== undefined) checkEmulatorUrl(o.emulator);
   if (o.accessToken !== undefined && o.accessToken.trim() === '') throw new UsageError('--access-token is empty');
 }
 

@@ -2,15 +2,23 @@
 import { Command } from 'commander';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import { listScenarios, resolveScenario } from '../scenarios.js';
-import { parseLogLevel, parsePort, type LogLevel } from '../usage.js';
+import { parseLogLevel, parsePort, UsageError, type LogLevel } from '../usage.js';
 
 export interface EmulatorFlags { scenario: string; port: number; host: string; dataDir?: string; json?: boolean; licensingCsv?: string; logLevel: LogLevel; listScenarios?: boolean }
 
 export async function runEmulator(o: EmulatorFlags): Promise<RunningEmulator> {
-  const emu = await startEmulator({
-    scenario: resolveScenario(o.scenario), port: o.port, host: o.host, dataDir: o.dataDir, licensingCsv: o.licensingCsv,
-    logLevel: o.logLevel,
-  });
+  let emu: RunningEmulator;
+  try {
+    emu = await startEmulator({
+      scenario: resolveScenario(o.scenario), port: o.port, host: o.host, dataDir: o.dataDir, licensingCsv: o.licensingCsv,
+      logLevel: o.logLevel,
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`port ${o.port} on ${o.host} is in use: another emulator may be running there (its URL is https://${o.host}:${o.port}). Use that one, stop it, or pass --port 0 to pick a free port`);
+    }
+    throw e;
+  }
   const stop = async () => {
     await emu.close();
     process.exit(0);
