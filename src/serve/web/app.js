@@ -159,7 +159,7 @@ async function route() {
   const view = params().get('view') === 'dashboard' ? 'dashboard' : 'search';
   $('#search-view').hidden = view !== 'search';
   $('#dashboard-view').hidden = view !== 'dashboard';
-  for (const a of document.querySelectorAll('header nav a')) a.toggleAttribute('aria-current', a.dataset.view === view) && a.setAttribute('aria-current', 'page');
+  for (const a of document.querySelectorAll('header nav a')) { if (a.dataset.view === view) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current'); }
   if (view === 'dashboard') return showDashboard();
   urlToForm();
   await search();
