@@ -297,3 +297,29 @@ describe('in headless Chromium', () => {
     await p.close();
   });
 });
+
+test('a schema v1 store gets its search index when serve opens it; nothing else changes', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const { MIGRATIONS } = await import('../src/store/schema.js');
+  const { APPLICATION_ID } = await import('../src/store/sqlite.js');
+  const path = join(tempDir('copilog-serve-v1-'), 'v1.db');
+  const db = new Database(path);
+  db.exec(MIGRATIONS[0]!.sqlite);
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma('user_version = 1');
+  const item = { id: 'i1', appClass: 'IPM.SkypeTeams.Message.Copilot.Teams', createdDateTime: '2025-09-01T10:00:00Z', interactionType: 'userPrompt', sessionId: 's1', requestId: 'r1', locale: 'en', from: {},
+    body: { contentType: 'text', content: 'hello' }, attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: JSON.stringify({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Budget walrus forecast' }] }) }] };
+  db.prepare(`INSERT INTO interactions (tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, json) VALUES ('t', 'u', 'i1', ?, ?, ?, 'userPrompt', 's1', 'r1', ?)`)
+    .run(Date.parse(item.createdDateTime), item.createdDateTime, item.appClass, JSON.stringify(item));
+  db.close();
+  const s = await openStore(path, { mustExist: true });
+  assert.ok(isStoreReader(s));
+  const page = await s.search({ text: 'walrus', limit: 10 });
+  assert.deepEqual(page.hits.map((h) => h.id), ['i1'], 'adaptive-card text is searchable after the migration');
+  assert.equal((await s.interaction('t', 'u', 'i1'))!.id, 'i1');
+  // A changed item is re-indexed: the old words go, the new ones are found.
+  await s.upsertPage({ tenantId: 't', userId: 'u', scope: '', runId: 1, items: [{ ...item, attachments: [], body: { contentType: 'text', content: 'narwhal' } } as any], cursor: { watermarkMs: null, window: null } });
+  assert.equal((await s.search({ text: 'walrus', limit: 10 })).total, 0);
+  assert.equal((await s.search({ text: 'narwhal', limit: 10 })).total, 1);
+  await s.close();
+});
