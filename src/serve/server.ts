@@ -82,7 +82,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const allowedHosts = new Set(['localhost', '127.0.0.1', '::1', host.replace(/^\[|\]$/g, '').toLowerCase()]);
   if (!loopback) allowedHosts.add(osHostname().toLowerCase());
 
-  const app = Fastify({ logger: false, maxParamLength: 4000 });
+  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 4000 } });
 
   const tokenOk = (given: string | undefined): boolean => given !== undefined && tokenDigest !== null && timingSafeEqual(digest(given), tokenDigest);
 
