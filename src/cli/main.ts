@@ -9,6 +9,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
 import { UsageError, usageHint } from './usage.js';
+import { reportCommand, serveCommand } from './commands/serve.js';
 import { redactMessage } from './redact.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
@@ -21,7 +22,7 @@ const output = {
 };
 
 const program = new Command('copilog')
-  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store and dump them, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
+  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store, dump them, and browse or report them in a browser, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
   .version(version, '-v, --version', 'print the version')
   .exitOverride()
   .showHelpAfterError(usageHint())
@@ -32,6 +33,8 @@ program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+program.addCommand(serveCommand());
+program.addCommand(reportCommand());
 program.addCommand(new Command('version').description('Print the version.').action(() => {
   process.stdout.write(`${version}\n`);
 }));
