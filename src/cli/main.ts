@@ -7,6 +7,7 @@ import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
 import { UsageError, usageHint } from './usage.js';
 import { redactMessage } from './redact.js';
+import { helpSections } from './help.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
 
 // commander's complaints read like copilog's own ("copilog: unknown option …"), redacted.
@@ -28,9 +29,9 @@ program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
 // Subcommands made with new Command() inherit nothing from the program: each needs its own
-// exitOverride (else commander exits 1 on a bad flag), redaction and hint.
+// exitOverride (else commander exits 1 on a bad flag), redaction, hint and help sections.
 for (const c of program.commands) {
-  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output);
+  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output).addHelpText('after', helpSections(c.name()));
 }
 
 try {

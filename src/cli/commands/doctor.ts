@@ -29,7 +29,8 @@ interface DoctorFlags {
   timeout: number;
 }
 
-const collect = (v: string, all: string[]) => [...all, v];
+// No default value: commander would print it beside the one the description names.
+const collect = (v: string, all: string[] = []) => [...all, v];
 
 function parseTimeout(v: string): number {
   const n = Number(v);
@@ -40,7 +41,7 @@ function parseTimeout(v: string): number {
 export function doctorCommand(): Command {
   return new Command('doctor')
     .description('Diagnose why the Copilot interaction export fails: configuration, token, consent, users, licences, tenant, the endpoint itself; with a verdict and a support bundle.')
-    .option('--user <id|upn>', 'user to check and probe (repeatable); default: the emulator\'s default user', collect, [])
+    .option('--user <id|upn>', 'user to check and probe (repeatable); default: the emulator\'s default user', collect)
     .option('--emulator <url>', 'diagnose against the local emulator at this URL (default when no tenant is configured)')
     .option('--ca <path>', 'the emulator\'s CA certificate (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, ~/.copilog/emulator/pki/ca.crt: the first that signs the emulator\'s certificate)')
     .option('--tenant <id>', 'tenant id or domain (default AZURE_TENANT_ID)')
@@ -55,6 +56,7 @@ export function doctorCommand(): Command {
     .option('--json', 'print one JSON document instead of the report')
     .option('--timeout <seconds>', 'stop and report after this long', parseTimeout, 30)
     .action(async (o: DoctorFlags) => {
+      o.user ??= [];
       // --timeout bounds the whole command, Node's start-up included: one deadline for the
       // configuration (the emulator's defaults) and the checks, and a watchdog behind both.
       const startedAtMs = performance.timeOrigin;
