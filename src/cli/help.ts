@@ -10,6 +10,8 @@ const TENANT_ENV: [string, string][] = [
   ['COPILOG_EMULATOR_URL', 'the emulator when no tenant is configured (default https://127.0.0.1:8443)'],
   ['COPILOG_EMULATOR_CA', "the emulator's CA (else NODE_EXTRA_CA_CERTS, else ~/.copilog/emulator/pki/ca.crt)"],
   ['NODE_EXTRA_CA_CERTS', 'a CA file Node trusts: the emulator\'s, or a TLS-inspecting proxy\'s'],
+  ['HTTPS_PROXY', 'the proxy for Entra ID and Graph (http://[user:password@]host:port)'],
+  ['NO_PROXY', 'hosts that bypass it (unset: localhost, 127.0.0.1 and ::1)'],
   ['COPILOG_HOME', 'replaces ~/.copilog'],
 ];
 
