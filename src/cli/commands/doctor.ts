@@ -10,6 +10,7 @@ import { builtinCatalog, loadLicensingCsv, type LicensingCatalog } from '../../g
 import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
 import { doctorDeadline, runDoctor } from '../doctor/run.js';
+import type { CheckResult } from '../doctor/types.js';
 import { checkEmulatorUrl, UsageError } from '../usage.js';
 
 interface DoctorFlags {
@@ -95,7 +96,9 @@ export function doctorCommand(): Command {
       // The same user given twice (in any letter case) is checked once.
       const users = o.user.filter((u, i) => o.user.findIndex((v) => v.toLowerCase() === u.toLowerCase()) === i);
       const argv = process.argv.slice(2);
-      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1) });
+      const live = liveChecks(!o.json && process.stderr.isTTY === true, process.stdout.isTTY === true);
+      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1), onCheck: live.onCheck });
+      live.done();
       const secrets = [
         config.credential.kind === 'secret' ? config.credential.secret : '',
         o.clientSecret ?? '', process.env.AZURE_CLIENT_SECRET ?? '', process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD ?? '', accessToken ?? '',
@@ -112,6 +115,28 @@ export function doctorCommand(): Command {
       // Exit now: nothing the run abandoned at its deadline may keep the process alive.
       process.exit(report.verdict.primary.code === 'ok' ? 0 : 1);
     });
+}
+
+/**
+ * On a terminal, each check as it completes (a run can take up to --timeout), on stderr; erased
+ * before the report when the report goes to the same terminal, which lists them all again.
+ */
+function liveChecks(enabled: boolean, erase: boolean): { onCheck?: (c: CheckResult) => void; done(): void } {
+  if (!enabled) return { done: () => undefined };
+  let lines = 0;
+  const mark: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+  process.stderr.write('copilog doctor: checking…\n');
+  lines++;
+  return {
+    onCheck(c) {
+      const cols = process.stderr.columns || 100;
+      process.stderr.write(`  ${mark[c.status]}  ${c.id.padEnd(13)} ${c.user ? `${c.user}: ` : ''}${c.title}`.slice(0, cols - 1) + '\n');
+      lines++;
+    },
+    done() {
+      if (erase) process.stderr.write(`\x1b[${lines}A\x1b[J`);
+    },
+  };
 }
 
 function validateFlags(o: DoctorFlags): void {
