@@ -73,3 +73,19 @@ describe('common slips get a message that says what to do', () => {
     }
   });
 });
+
+describe('help', () => {
+  for (const cmd of ['emulator', 'demo', 'doctor', 'export', 'dump']) {
+    test(`copilog ${cmd} --help: examples, environment and exit codes; no option shows two defaults`, async () => {
+      const r = await copilog([cmd, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const h of ['Examples:', 'Environment:', 'Exit codes:']) assert.ok(r.stdout.includes(`\n${h}\n`), `${h} missing:\n${r.stdout}`);
+      assert.match(r.stdout, new RegExp(`\\n  copilog ${cmd}\\b`));
+      assert.match(r.stdout, /\n  2 +a usage error/);
+      // An option whose description names its default must not get commander's "(default: [])" too.
+      assert.doesNotMatch(r.stdout, /\(default: \[\]\)/);
+      const options = r.stdout.split('\nExamples:')[0]!.split(/\n(?=  -)/);
+      for (const o of options) assert.ok((o.match(/default:|\(default\b/g) ?? []).length <= 1, `two defaults: ${o}`);
+    });
+  }
+});

@@ -14,6 +14,7 @@ import { redactMessage } from './redact.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+import { helpSections } from './help.js';
 
 // commander's complaints read like copilog's own ("copilog: unknown option …"), redacted.
 const output = {
@@ -39,9 +40,9 @@ program.addCommand(new Command('version').description('Print the version.').acti
   process.stdout.write(`${version}\n`);
 }));
 // Subcommands made with new Command() inherit nothing from the program: each needs its own
-// exitOverride (else commander exits 1 on a bad flag), redaction and hint.
+// exitOverride (else commander exits 1 on a bad flag), redaction, hint and help sections.
 for (const c of program.commands) {
-  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output);
+  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output).addHelpText('after', helpSections(c.name()));
 }
 
 try {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, buildConnector, DecoratorHandler, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, DecoratorHandler, ProxyAgent, request, type Dispatcher } from 'undici';
 import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
 
 export interface RetryPolicy {
@@ -79,6 +79,58 @@ export interface TransportOptions {
   onExchange?: (e: Exchange) => void;
   /** Keep every exchange in `trace` (default true; a long export turns it off to stay flat in memory). */
   keepTrace?: boolean;
+  /**
+   * The HTTPS proxy for Entra ID and Graph (CONNECT tunnel) and the hosts that bypass it. Default:
+   * HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy, as curl and az read them.
+   */
+  proxy?: ProxySettings;
+}
+
+export interface ProxySettings {
+  /** http://[user:password@]host:port of the proxy; none: every request goes direct. */
+  httpsProxy?: string;
+  /**
+   * Comma- or space-separated hosts (a leading dot or "*." matches subdomains, ":port" one port,
+   * "*" everything) that go direct. Unset, the loopback names go direct, so a local emulator is
+   * never sent to a corporate proxy; a value given replaces that default.
+   */
+  noProxy?: string;
+}
+
+const LOOPBACK = 'localhost,127.0.0.1,::1';
+
+/** The proxy settings of an environment (lower-case names first, as curl reads them). */
+export function proxyFromEnv(env: NodeJS.ProcessEnv = process.env): ProxySettings {
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined);
+  const httpsProxy = pick('https_proxy', 'HTTPS_PROXY')?.trim();
+  return { httpsProxy: httpsProxy || undefined, noProxy: pick('no_proxy', 'NO_PROXY') };
+}
+
+/** Whether a request to this URL goes through the proxy, by the NO_PROXY rules above. */
+export function usesProxy(url: string, settings: ProxySettings): boolean {
+  if (!settings.httpsProxy) return false;
+  let host: string;
+  let port: string;
+  try {
+    const u = new URL(url);
+    host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    port = u.port || (u.protocol === 'http:' ? '80' : '443');
+  } catch {
+    return true;
+  }
+  for (const raw of (settings.noProxy ?? LOOPBACK).split(/[,\s]+/)) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === '*') return false;
+    // host, host:port, [v6]:port or a bare IPv6 address (more than one colon).
+    const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    const colons = entry.split(':').length - 1;
+    const [n, p] = bracket ? [bracket[1]!, bracket[2]] : colons === 1 ? entry.split(':') as [string, string] : [entry, undefined];
+    if (p && p !== port) continue;
+    const name = n.replace(/^\*?\./, '');
+    if (host === name || host.endsWith(`.${name}`)) return false;
+  }
+  return true;
 }
 
 export interface TransportRequest {
@@ -138,6 +190,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 export class Transport {
   readonly trace: Exchange[] = [];
   private readonly agent: Agent;
+  private readonly proxyAgent?: ProxyAgent;
+  private readonly proxy: ProxySettings;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
   private closed = false;
@@ -151,6 +205,9 @@ export class Transport {
     // timeout is 10 s: each connection attempt gets the time this transport has left instead.
     const connect: buildConnector.connector = (opts, callback) => buildConnector({ ...tls, timeout: this.connectTimeoutMs() })(opts, callback);
     this.agent = new Agent({ connect, keepAliveTimeout: 1000 });
+    this.proxy = options.proxy ?? proxyFromEnv();
+    // Through a proxy the TLS session to Graph runs inside the CONNECT tunnel, with the same trust.
+    if (this.proxy.httpsProxy) this.proxyAgent = new ProxyAgent({ uri: this.proxy.httpsProxy, requestTls: tls, keepAliveTimeout: 1000 });
   }
 
   /** Milliseconds until the deadline (Infinity without one). */
@@ -254,7 +311,8 @@ export class Transport {
     const signal = req.signal ? AbortSignal.any([timer, req.signal]) : timer;
     // undici calls onConnect once the request is on a connected socket: until then, it is connecting.
     let connected = false;
-    const dispatcher = { dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers) => this.agent.dispatch(opts, new ConnectTap(handler, () => { connected = true; })) } as unknown as Dispatcher;
+    const via: Dispatcher = this.proxyAgent && usesProxy(req.url, this.proxy) ? this.proxyAgent : this.agent;
+    const dispatcher = { dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers) => via.dispatch(opts, new ConnectTap(handler, () => { connected = true; })) } as unknown as Dispatcher;
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
@@ -313,7 +371,7 @@ export class Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.destroy();
+    await Promise.all([this.agent.destroy(), this.proxyAgent?.destroy()]);
   }
 }
 

@@ -9,6 +9,7 @@ import { TransportError } from '../../client/errors.js';
 import type { LicensingCatalog } from '../../graph/licensing.js';
 import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
+import type { CheckResult } from '../doctor/types.js';
 import { checkEmulatorUrl, UsageError } from '../usage.js';
 
 interface DoctorFlags {
@@ -28,7 +29,8 @@ interface DoctorFlags {
   timeout: number;
 }
 
-const collect = (v: string, all: string[]) => [...all, v];
+// No default value: commander would print it beside the one the description names.
+const collect = (v: string, all: string[] = []) => [...all, v];
 
 function parseTimeout(v: string): number {
   const n = Number(v);
@@ -39,7 +41,7 @@ function parseTimeout(v: string): number {
 export function doctorCommand(): Command {
   return new Command('doctor')
     .description('Diagnose why the Copilot interaction export fails: configuration, token, consent, users, licences, tenant, the endpoint itself; with a verdict and a support bundle.')
-    .option('--user <id|upn>', 'user to check and probe (repeatable); default: the emulator\'s default user', collect, [])
+    .option('--user <id|upn>', 'user to check and probe (repeatable); default: the emulator\'s default user', collect)
     .option('--emulator <url>', 'diagnose against the local emulator at this URL (default when no tenant is configured)')
     .option('--ca <path>', 'the emulator\'s CA certificate (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, ~/.copilog/emulator/pki/ca.crt: the first that signs the emulator\'s certificate)')
     .option('--tenant <id>', 'tenant id or domain (default AZURE_TENANT_ID)')
@@ -54,6 +56,7 @@ export function doctorCommand(): Command {
     .option('--json', 'print one JSON document instead of the report')
     .option('--timeout <seconds>', 'stop and report after this long', parseTimeout, 30)
     .action(async (o: DoctorFlags) => {
+      o.user ??= [];
       // --timeout bounds the whole command, Node's start-up included: one deadline for the
       // configuration (the emulator's defaults) and the checks, and a watchdog behind both.
       const startedAtMs = performance.timeOrigin;
@@ -94,7 +97,9 @@ export function doctorCommand(): Command {
       // The same user given twice (in any letter case) is checked once.
       const users = o.user.filter((u, i) => o.user.findIndex((v) => v.toLowerCase() === u.toLowerCase()) === i);
       const argv = process.argv.slice(2);
-      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1) });
+      const live = liveChecks(!o.json && process.stderr.isTTY === true, process.stdout.isTTY === true);
+      const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1), onCheck: live.onCheck });
+      live.done();
       const secrets = [
         config.credential.kind === 'secret' ? config.credential.secret : '',
         o.clientSecret ?? '', process.env.AZURE_CLIENT_SECRET ?? '', process.env.AZURE_CLIENT_CERTIFICATE_PASSWORD ?? '', accessToken ?? '',
@@ -111,6 +116,28 @@ export function doctorCommand(): Command {
       // Exit now: nothing the run abandoned at its deadline may keep the process alive.
       process.exit(report.verdict.primary.code === 'ok' ? 0 : 1);
     });
+}
+
+/**
+ * On a terminal, each check as it completes (a run can take up to --timeout), on stderr; erased
+ * before the report when the report goes to the same terminal, which lists them all again.
+ */
+function liveChecks(enabled: boolean, erase: boolean): { onCheck?: (c: CheckResult) => void; done(): void } {
+  if (!enabled) return { done: () => undefined };
+  let lines = 0;
+  const mark: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+  process.stderr.write('copilog doctor: checking…\n');
+  lines++;
+  return {
+    onCheck(c) {
+      const cols = process.stderr.columns || 100;
+      process.stderr.write(`  ${mark[c.status]}  ${c.id.padEnd(13)} ${c.user ? `${c.user}: ` : ''}${c.title}`.slice(0, cols - 1) + '\n');
+      lines++;
+    },
+    done() {
+      if (erase) process.stderr.write(`\x1b[${lines}A\x1b[J`);
+    },
+  };
 }
 
 function validateFlags(o: DoctorFlags): void {

@@ -21,7 +21,8 @@ interface DumpFlags {
   bodies: boolean;
 }
 
-const collect = (v: string, all: string[]) => [...all, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+// No default value: commander would print it beside the one the description names.
+const collect = (v: string, all: string[] = []) => [...all, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function dumpCommand(): Command {
@@ -30,10 +31,10 @@ export function dumpCommand(): Command {
     .option('--store <path>', 'the store: a SQLite file (default COPILOG_STORE, else ./copilog.db); opened read-only')
     .option('--format <jsonl|csv|parquet>', 'output format (default: from the --out extension)')
     .option('--out <file|->', 'output file (written beside it, then renamed into place), or - for stdout')
-    .option('--user <id|upn>', 'only this user (object id or UPN as the store knows it); repeatable or comma-separated', collect, [])
+    .option('--user <id|upn>', 'only this user (object id or UPN as the store knows it); repeatable or comma-separated', collect)
     .option('--since <iso>', 'only interactions created at or after this instant')
     .option('--until <iso>', 'only interactions created before this instant')
-    .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect, [])
+    .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect)
     .option('--pseudonymize <keyfile>', 'replace user ids, UPNs and display names by keyed hashes (make a key: openssl rand -hex 32 > copilog.key)')
     .option('--no-bodies', 'leave out prompt and response text (body content, card and attachment content)')
     .action(async (o: DumpFlags) => {
@@ -41,6 +42,8 @@ export function dumpCommand(): Command {
       const formats = await import('../../formats/index.js');
       const { DumpInterrupted, writeDump } = formats;
       const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
+      o.user ??= [];
+      o.appClass ??= [];
       // Every flag is checked before the store or the output is opened.
       if (o.out === undefined || o.out === '') throw new UsageError('--out is required: a file path, or - for stdout');
       const format = resolveFormat(formats, o.format, o.out);

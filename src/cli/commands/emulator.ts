@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { RunningEmulator } from '../../emulator/server.js';
 import { listScenarios, resolveScenario } from '../scenarios.js';
+import { readableLog } from '../log-lines.js';
 import { parseLogLevel, parsePort, UsageError, type LogLevel } from '../usage.js';
 
 export interface EmulatorFlags { scenario: string; port: number; host: string; dataDir?: string; json?: boolean; licensingCsv?: string; logLevel: LogLevel; listScenarios?: boolean }
@@ -13,6 +14,8 @@ export async function runEmulator(o: EmulatorFlags): Promise<RunningEmulator> {
     emu = await startEmulator({
       scenario: resolveScenario(o.scenario), port: o.port, host: o.host, dataDir: o.dataDir, licensingCsv: o.licensingCsv,
       logLevel: o.logLevel,
+      // Readable lines for a person at a terminal; JSON lines for everything else.
+      ...(process.stderr.isTTY ? { logStream: readableLog(process.stderr) } : {}),
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -28,7 +28,8 @@ interface ExportFlags extends TargetFlags {
 /** The engine's DEFAULT_OVERLAP_MS in minutes; written out so that --help does not load the engine. */
 const DEFAULT_OVERLAP_MINUTES = 60;
 const APP_CLASS_PREFIX = 'IPM.SkypeTeams.Message.Copilot.';
-const collect = (v: string, all: string[]) => [...all, v];
+// No default value: commander would print it beside the one the description names.
+const collect = (v: string, all: string[] = []) => [...all, v];
 
 /** "Teams" → IPM.SkypeTeams.Message.Copilot.Teams; a full class name is kept as given. */
 export const appClassName = (v: string): string => (v.includes('.') ? v : `${APP_CLASS_PREFIX}${v}`);
@@ -53,7 +54,7 @@ export function exportCommand(): Command {
     .option('--group <id>', "a group's transitive members instead of all licensed users")
     .option('--since <iso>', 'lower bound of a user\'s first window (default 2023-01-01)')
     .option('--until <iso>', 'upper bound of every window (default: now)')
-    .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect, [])
+    .option('--app-class <name>', 'only this appClass (Teams, BizChat, … or the full IPM.… name); repeatable', collect)
     .option('--concurrency <auto|n>', 'users read at once; auto follows latency and throttling', 'auto')
     .option('--rate <rps>', 'requests per second for the tenant (Graph allows 30 per app per tenant)', '30')
     .option('--overlap <minutes>', 're-read this much before each watermark for late arrivals', String(DEFAULT_OVERLAP_MINUTES))
@@ -64,6 +65,7 @@ export function exportCommand(): Command {
     // Loaded when the command runs, so that copilog --help stays fast.
     const { readUsersFile, UsersFileError } = await import('../../export/users.js');
     const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
+    o.appClass ??= [];
     // Every input is checked before the store is opened: a usage error never touches it.
     const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
     const untilMs = o.until !== undefined ? parseInstant('--until', o.until) : undefined;

@@ -30,6 +30,8 @@ export interface DoctorOptions {
   retry?: RetryPolicy;
   /** The doctor's own arguments (after `doctor`), to print commands to run next with the same flags. */
   command?: readonly string[];
+  /** Told of each check as it completes (the CLI shows them on a terminal while the run goes on). */
+  onCheck?: (c: CheckResult) => void;
 }
 
 export const DOCTOR_RETRY: RetryPolicy = { maxRetries: 2, maxWaitMs: 2_000, budgetMs: 3_000 };
@@ -98,6 +100,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       }
       if (!open) return;
       checks.push(...(Array.isArray(r) ? r : [r]));
+      for (const c of Array.isArray(r) ? r : [r]) o.onCheck?.(c);
       if (!late && facts.deadlineReached) noteTimeout(id, user, false);
     };
     await step('config', () => checkConfiguration(ctx, { tokenGiven: o.accessToken !== undefined }));
