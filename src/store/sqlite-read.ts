@@ -67,13 +67,16 @@ export class SqliteReader {
     const filtered = w.clauses.length > 0;
     let countCap = COUNT_CAP;
     let ftsCount: number | undefined;
+    let from = 'interactions i';
     if (match) {
       // Two plans, by how common the words are. Rare: collect the matching rowids, then sort that
       // small set by time. Common: walk the time index newest first and ask the index about each
       // row; a page fills after a few dozen rows, where collecting would sort hundreds of thousands.
       ftsCount = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM interaction_text WHERE interaction_text MATCH ? LIMIT ${DENSE})`).pluck().get(match) as number;
       const dense = ftsCount >= DENSE;
-      w.clauses.unshift(dense ? 'EXISTS (SELECT 1 FROM interaction_text WHERE interaction_text MATCH ? AND rowid = i.seq)' : 'i.seq IN (SELECT rowid FROM interaction_text WHERE interaction_text MATCH ?)');
+      // CROSS JOIN keeps the index as the outer loop for rare words (SQLite does not reorder it).
+      if (!dense) from = 'interaction_text CROSS JOIN interactions i ON i.seq = interaction_text.rowid';
+      w.clauses.unshift(dense ? 'EXISTS (SELECT 1 FROM interaction_text WHERE interaction_text MATCH ? AND rowid = i.seq)' : 'interaction_text MATCH ?');
       w.params.unshift(match);
       // Counting a common word under filters row by row is slow: count fewer and say "more than".
       if (dense && filtered) countCap = DENSE_FILTERED_COUNT_CAP;
@@ -89,7 +92,7 @@ export class SqliteReader {
       w.params.push(a.createdMs, a.createdMs, a.seq);
     }
     const rows = this.stmt(`SELECT i.seq, i.tenant_id, i.user_id, i.id, i.created_ms, i.created_date_time, i.app_class, i.interaction_type, i.session_id, i.request_id, i.json
-      FROM interactions i ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?`).all(...w.params, q.limit + 1) as Row[];
+      FROM ${from} ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?`).all(...w.params, q.limit + 1) as Row[];
     const more = rows.length > q.limit;
     if (more) rows.pop();
     const words = q.text ? queryWords(q.text) : [];
@@ -101,9 +104,9 @@ export class SqliteReader {
     }));
     const last = rows[rows.length - 1];
     // Words alone: the index counts them without touching the table.
-    const counted = match && !filtered && ftsCount !== undefined && ftsCount >= DENSE
+    const counted = match && !filtered && ftsCount !== undefined
       ? ftsCount
-      : this.stmt(`SELECT count(*) FROM (SELECT 1 FROM interactions i ${whereSql(countW)} LIMIT ${countCap + 1})`).pluck().get(...countW.params) as number;
+      : this.stmt(`SELECT count(*) FROM (SELECT 1 FROM ${from} ${whereSql(countW)} LIMIT ${countCap + 1})`).pluck().get(...countW.params) as number;
     return {
       hits,
       next: more && last ? encodeAfter(last.created_ms as number, last.seq as number) : null,
