@@ -91,8 +91,10 @@ export class SqliteReader {
       w.clauses.push('(i.created_ms < ? OR (i.created_ms = ? AND i.seq < ?))');
       w.params.push(a.createdMs, a.createdMs, a.seq);
     }
+    // Sort keys only, then read the page's rows: sorting thousands of matches with their JSON is what costs.
     const rows = this.stmt(`SELECT i.seq, i.tenant_id, i.user_id, i.id, i.created_ms, i.created_date_time, i.app_class, i.interaction_type, i.session_id, i.request_id, i.json
-      FROM ${from} ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?`).all(...w.params, q.limit + 1) as Row[];
+      FROM interactions i WHERE i.seq IN (SELECT i.seq FROM ${from} ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?)
+      ORDER BY i.created_ms DESC, i.seq DESC`).all(...w.params, q.limit + 1) as Row[];
     const more = rows.length > q.limit;
     if (more) rows.pop();
     const words = q.text ? queryWords(q.text) : [];
