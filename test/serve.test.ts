@@ -94,7 +94,7 @@ describe('JSON API', () => {
   });
 
   test('search finds the known prompt and its conversation pairs the response', async () => {
-    const r = await get(`${server.url}/api/search?q=${encodeURIComponent(knownPrompt.words)}&type=userPrompt`);
+    const r = await get(`${server.url}/api/search?q=${encodeURIComponent(knownPrompt.words)}&type=userPrompt&limit=200`);
     assert.equal(r.status, 200);
     const hit = r.json.hits.find((h: any) => h.id === knownPrompt.id);
     assert.ok(hit, `found ${knownPrompt.words}`);

@@ -12,6 +12,9 @@ import { StoreOpenError, type Conversation, type StoredInteraction } from './typ
 
 type Row = Record<string, unknown>;
 const DAY_MS = 86_400_000;
+/** Matches from which a word counts as common (see search). */
+const DENSE = COUNT_CAP + 1;
+const DENSE_FILTERED_COUNT_CAP = 1000;
 
 export class SearchCursorError extends Error {
   constructor(message: string) {
@@ -61,9 +64,22 @@ export class SqliteReader {
     this.requireV2();
     const match = q.text ? ftsQuery(q.text) : null;
     const w = filters(q);
+    const filtered = w.clauses.length > 0;
+    let countCap = COUNT_CAP;
+    let ftsCount: number | undefined;
+    let from = 'interactions i';
     if (match) {
-      w.clauses.unshift('i.seq IN (SELECT rowid FROM interaction_text WHERE interaction_text MATCH ?)');
+      // Two plans, by how common the words are. Rare: collect the matching rowids, then sort that
+      // small set by time. Common: walk the time index newest first and ask the index about each
+      // row; a page fills after a few dozen rows, where collecting would sort hundreds of thousands.
+      ftsCount = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM interaction_text WHERE interaction_text MATCH ? LIMIT ${DENSE})`).pluck().get(match) as number;
+      const dense = ftsCount >= DENSE;
+      // CROSS JOIN keeps the index as the outer loop for rare words (SQLite does not reorder it).
+      if (!dense) from = 'interaction_text CROSS JOIN interactions i ON i.seq = interaction_text.rowid';
+      w.clauses.unshift(dense ? 'EXISTS (SELECT 1 FROM interaction_text WHERE interaction_text MATCH ? AND rowid = i.seq)' : 'interaction_text MATCH ?');
       w.params.unshift(match);
+      // Counting a common word under filters row by row is slow: count fewer and say "more than".
+      if (dense && filtered) countCap = DENSE_FILTERED_COUNT_CAP;
     } else if (q.text && q.text.trim()) {
       // Words made only of punctuation: nothing can match them.
       return { hits: [], next: null, total: 0, totalCapped: false };
@@ -75,8 +91,10 @@ export class SqliteReader {
       w.clauses.push('(i.created_ms < ? OR (i.created_ms = ? AND i.seq < ?))');
       w.params.push(a.createdMs, a.createdMs, a.seq);
     }
+    // Sort keys only, then read the page's rows: sorting thousands of matches with their JSON is what costs.
     const rows = this.stmt(`SELECT i.seq, i.tenant_id, i.user_id, i.id, i.created_ms, i.created_date_time, i.app_class, i.interaction_type, i.session_id, i.request_id, i.json
-      FROM interactions i ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?`).all(...w.params, q.limit + 1) as Row[];
+      FROM interactions i WHERE i.seq IN (SELECT i.seq FROM ${from} ${whereSql(w)} ORDER BY i.created_ms DESC, i.seq DESC LIMIT ?)
+      ORDER BY i.created_ms DESC, i.seq DESC`).all(...w.params, q.limit + 1) as Row[];
     const more = rows.length > q.limit;
     if (more) rows.pop();
     const words = q.text ? queryWords(q.text) : [];
@@ -87,12 +105,15 @@ export class SqliteReader {
       snippet: snippetOf(searchText(JSON.parse(r.json as string) as AiInteraction), words),
     }));
     const last = rows[rows.length - 1];
-    const counted = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM interactions i ${whereSql(countW)} LIMIT ${COUNT_CAP + 1})`).pluck().get(...countW.params) as number;
+    // Words alone: the index counts them without touching the table.
+    const counted = match && !filtered && ftsCount !== undefined
+      ? ftsCount
+      : this.stmt(`SELECT count(*) FROM (SELECT 1 FROM ${from} ${whereSql(countW)} LIMIT ${countCap + 1})`).pluck().get(...countW.params) as number;
     return {
       hits,
       next: more && last ? encodeAfter(last.created_ms as number, last.seq as number) : null,
-      total: Math.min(counted, COUNT_CAP),
-      totalCapped: counted > COUNT_CAP,
+      total: Math.min(counted, countCap),
+      totalCapped: counted > countCap,
     };
   }
 
