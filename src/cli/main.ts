@@ -8,27 +8,41 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
-import { UsageError } from './usage.js';
+import { UsageError, usageHint } from './usage.js';
+import { reportCommand, serveCommand } from './commands/serve.js';
 import { redactMessage } from './redact.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// commander's complaints read like copilog's own ("copilog: unknown option …"), redacted.
+const output = {
+  writeErr: (s: string) => process.stderr.write(redactMessage(s)),
+  outputError: (s: string, write: (s: string) => void) => write(s.replace(/^error: /, 'copilog: ')),
+};
+
 const program = new Command('copilog')
-  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store and dump them, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
+  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store, dump them, and browse or report them in a browser, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
   .version(version, '-v, --version', 'print the version')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
+  .showHelpAfterError(usageHint())
+  .configureOutput(output);
 
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+program.addCommand(serveCommand());
+program.addCommand(reportCommand());
 program.addCommand(new Command('version').description('Print the version.').action(() => {
   process.stdout.write(`${version}\n`);
 }));
-for (const c of program.commands) c.configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
+// Subcommands made with new Command() inherit nothing from the program: each needs its own
+// exitOverride (else commander exits 1 on a bad flag), redaction and hint.
+for (const c of program.commands) {
+  c.exitOverride().showHelpAfterError(usageHint(c.name())).configureOutput(output);
+}
 
 try {
   // copilog alone: the help on stdout, exit 0 (as gh and az do).
@@ -46,7 +60,8 @@ try {
   // loaded only here, on the error path: the scenario loader pulls in yaml and zod.
   const { ScenarioError } = await import('../emulator/scenario/load.js');
   if (e instanceof UsageError || e instanceof ScenarioError) {
-    process.stderr.write(redactMessage(`copilog: ${e.message}\n`));
+    const sub = program.commands.find((c) => c.name() === process.argv.slice(2).find((a) => !a.startsWith('-')));
+    process.stderr.write(redactMessage(`copilog: ${e.message}\n${e instanceof UsageError ? `${usageHint(sub?.name())}\n` : ''}`));
     process.exit(2);
   }
   process.stderr.write(redactMessage(`copilog: ${(e as Error).message}\n`));

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, CLOUDS, GUID_RE, parseCloud, resolveConfig, type ClientConfig } from '../client/config.js';
 import { TransportError } from '../client/errors.js';
-import { UsageError } from './usage.js';
+import { checkEmulatorUrl, UsageError } from './usage.js';
 
 export interface TargetFlags {
   emulator?: string;
@@ -22,7 +22,7 @@ export interface TargetFlags {
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .option('--emulator <url>', 'use the local emulator at this URL (the default when no tenant is configured)')
-    .option('--ca <path>', 'CA certificate to trust (else NODE_EXTRA_CA_CERTS, else the emulator\'s default data dir)')
+    .option('--ca <path>', 'the emulator\'s CA certificate (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, ~/.copilog/emulator/pki/ca.crt: the first that signs the emulator\'s certificate)')
     .option('--tenant <id>', 'tenant id or domain (default AZURE_TENANT_ID)')
     .option('--client-id <id>', 'application (client) id (default AZURE_CLIENT_ID)')
     .option('--client-secret <value>', 'client secret (visible in the process list: prefer AZURE_CLIENT_SECRET)')
@@ -38,7 +38,7 @@ export function validateTargetFlags(o: TargetFlags): void {
   }
   if (o.clientId !== undefined && !GUID_RE.test(o.clientId)) throw new UsageError('--client-id must be an application (client) id (GUID); the value given is not one');
   if (o.cloud !== undefined && !parseCloud(o.cloud)) throw new UsageError(`--cloud must be one of ${Object.keys(CLOUDS).join(', ')}, not '${o.cloud}'`);
-  if (o.emulator !== undefined && !/^https:\/\//i.test(o.emulator)) throw new UsageError(`--emulator must be an https:// URL, not '${o.emulator}'`);
+  if (o.emulator !== undefined) checkEmulatorUrl(o.emulator);
   if (o.accessToken !== undefined && o.accessToken.trim() === '') throw new UsageError('--access-token is empty');
 }
 

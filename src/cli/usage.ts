@@ -6,6 +6,9 @@ export class UsageError extends Error {
   }
 }
 
+/** The line after every usage error: where the right way to call it is written. */
+export const usageHint = (command?: string): string => `see \`copilog ${command ? `${command} ` : ''}--help\``;
+
 export function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not '${v}'`);
@@ -18,4 +21,18 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export function parseLogLevel(v: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${v}'`);
   return v as LogLevel;
+}
+
+/** --emulator takes the emulator's base URL; a Graph or authority URL under it is a common slip. */
+export function checkEmulatorUrl(v: string): void {
+  if (!/^https:\/\//i.test(v)) throw new UsageError(`--emulator must be an https:// URL, not '${v}'`);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--emulator must be an https:// URL, not '${v}'`);
+  }
+  if (u.pathname.replace(/\/+$/, '') !== '' || u.search || u.hash) {
+    throw new UsageError(`--emulator takes the emulator's base URL (${u.origin}), not '${v}': drop '${u.pathname}${u.search}${u.hash}'`);
+  }
 }

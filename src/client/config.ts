@@ -85,7 +85,7 @@ export interface ConfigInput {
   scope?: string;
   /** Target the emulator at this URL. */
   emulator?: string;
-  /** CA file for the emulator (else COPILOG_EMULATOR_CA, else the default emulator data dir). */
+  /** CA file for the emulator (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, the default emulator data dir). */
   ca?: string;
 }
 
@@ -182,16 +182,9 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
     } catch {
       throw new ConfigError(`--emulator must be the emulator's https:// URL (like ${DEFAULT_EMULATOR_URL}), not '${url}'`);
     }
-    caPath = input.ca ?? nonEmpty(env.COPILOG_EMULATOR_CA) ?? defaultEmulatorCa(env);
-    if (!existsSync(caPath)) {
-      throw new ConfigError(input.emulator === undefined
-        ? noTenantMessage(url, `its CA (${caPath}) does not exist`)
-        : `cannot read the emulator's CA certificate ${caPath}; pass --ca PATH (the emulator prints its CA path when it starts)`);
-    }
-    ca = readFileSync(caPath);
-    const found = await fetchEmulatorDefaults(url, ca, opts.timeoutMs ?? 5000, opts.deadline).catch((e: Error) => {
-      throw new ConfigError(emulatorUnreachable(url, caPath!, e, input.emulator !== undefined), { cause: e });
-    });
+    const trusted = await trustEmulator(url, input, env, opts);
+    ({ ca, caPath } = trusted);
+    const found = trusted.defaults;
     const t = found.tenant;
     cloudDef = input.cloud !== undefined && cloudName ? CLOUDS[cloudName] : CLOUDS[parseCloud(t.cloud) ?? 'global'];
     if (input.cloud === undefined) sources.cloud = 'emulator';
@@ -254,6 +247,49 @@ export async function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv =
   };
 }
 
+/**
+ * The CA the emulator's certificate chains to, and the emulator's defaults read with it. --ca
+ * alone when given; otherwise COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS (which Node already
+ * trusts: an emulator started on another --data-dir is reached with it alone), then the default
+ * data dir, each tried until one signs the emulator's certificate. One message when none does.
+ */
+async function trustEmulator(url: string, input: ConfigInput, env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; deadline?: number }): Promise<{ ca: Buffer; caPath: string; defaults: Awaited<ReturnType<typeof fetchEmulatorDefaults>> }> {
+  const explicit = input.emulator !== undefined;
+  const candidates: { path: string; from: string }[] = input.ca !== undefined
+    ? [{ path: input.ca, from: '--ca' }]
+    : [
+      ...(nonEmpty(env.COPILOG_EMULATOR_CA) ? [{ path: env.COPILOG_EMULATOR_CA!, from: 'COPILOG_EMULATOR_CA' }] : []),
+      ...(nonEmpty(env.NODE_EXTRA_CA_CERTS) ? [{ path: env.NODE_EXTRA_CA_CERTS!, from: 'NODE_EXTRA_CA_CERTS' }] : []),
+      { path: defaultEmulatorCa(env), from: 'the default data dir' },
+    ];
+  const tried: string[] = [];
+  let lastTls: Error | undefined;
+  for (const c of candidates) {
+    let ca: Buffer;
+    try {
+      ca = readFileSync(c.path);
+    } catch {
+      tried.push(`${c.from} ${c.path} (not readable)`);
+      continue;
+    }
+    try {
+      return { ca, caPath: c.path, defaults: await fetchEmulatorDefaults(url, ca, opts.timeoutMs ?? 5000, opts.deadline) };
+    } catch (e) {
+      // Another CA may sign it; anything else (not running, too slow) is the same for every CA.
+      if (e instanceof TransportError && e.kind === 'tls') {
+        tried.push(`${c.from} ${c.path} (did not sign its certificate)`);
+        lastTls = e;
+        continue;
+      }
+      throw new ConfigError(emulatorUnreachable(url, c.path, e as Error, explicit), { cause: e });
+    }
+  }
+  if (!explicit && !lastTls) throw new ConfigError(noTenantMessage(url, `no CA to trust it: ${tried.join('; ')}`));
+  // One CA, and it did not sign: the long-standing message naming that CA.
+  if (tried.length === 1 && lastTls) throw new ConfigError(emulatorUnreachable(url, candidates[0]!.path, lastTls, explicit), { cause: lastTls });
+  throw new ConfigError(`cannot trust the emulator at ${url}: tried ${tried.join('; ')}. Pass --ca with the emulator's CA (it prints the path when it starts: <data dir>/pki/ca.crt), or set NODE_EXTRA_CA_CERTS to it.`, lastTls ? { cause: lastTls } : {});
+}
+
 /** What GET /_emulator/tenants says about the default tenant (test credentials only). */
 interface EmulatorTenant {
   id: string;
@@ -285,7 +321,7 @@ function noTenantMessage(url: string, why: string): string {
     'Either configure a tenant:',
     '  export AZURE_TENANT_ID=<tenant id> AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret value>   (or AZURE_CLIENT_CERTIFICATE_PATH)',
     'or start the local emulator in another terminal and point copilog at it:',
-    '  copilog emulator --scenario scenarios/doctor/ok.yaml        (serves https://127.0.0.1:8443)',
+    '  copilog emulator --scenario doctor/ok        (serves https://127.0.0.1:8443)',
     '  copilog doctor --emulator https://127.0.0.1:8443',
   ].join('\n');
 }

@@ -1,9 +1,11 @@
 // One way to open a store: a file path is the embedded SQLite store; a postgres:// URL will be
 // the fleet's PostgreSQL store. Commands call openStore and see only the Store interface.
-import { openSqliteStore } from './sqlite.js';
+import { openSqliteStore, type OpenOptions } from './sqlite.js';
 import { StoreOpenError, type Store } from './types.js';
 
 export * from './types.js';
+export * from './read.js';
+export type { OpenOptions } from './sqlite.js';
 export { pairTurns } from './conversations.js';
 
 export const DEFAULT_STORE = 'copilog.db';
@@ -13,7 +15,7 @@ export function storeTarget(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return flag ?? (env.COPILOG_STORE?.trim() || DEFAULT_STORE);
 }
 
-export async function openStore(target: string, o: { readonly?: boolean } = {}): Promise<Store> {
+export async function openStore(target: string, o: OpenOptions = {}): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(target)) {
     throw new StoreOpenError('PostgreSQL stores are not available in this version of copilog; pass a file path (--store copilog.db)');
   }

@@ -6,6 +6,12 @@ export interface Migration {
   sqlite: string;
 }
 
+/**
+ * SQL functions the SQLite migrations call, registered on the connection before they run (the
+ * store's own code computes the same values for new rows).
+ */
+export const SQLITE_FUNCTIONS = { searchText: 'copilog_search_text' } as const;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     sqlite: `
@@ -40,6 +46,36 @@ export const MIGRATIONS: readonly Migration[] = [
         status INTEGER, code TEXT, message TEXT, request_id TEXT, client_request_id TEXT, date TEXT, verdict TEXT,
         PRIMARY KEY (run_id, user_id)
       );
+    `,
+  },
+  {
+    // v2, for copilog serve: full-text search over prompt and response text (src/store/text.ts:
+    // bodies, adaptive-card text, attachment, link, context and mention names). The FTS index is
+    // contentless (it holds no second copy of the text) and keyed by the row's rowid, so the
+    // interactions table is rebuilt once with an explicit INTEGER PRIMARY KEY (seq): an implicit
+    // rowid may be renumbered by VACUUM, which would silently point the index at other rows.
+    // Every v1 column is kept as it was; (tenant_id, user_id, id) stays unique.
+    sqlite: `
+      CREATE TABLE interactions_v2 (
+        seq INTEGER PRIMARY KEY,
+        tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL, created_date_time TEXT NOT NULL,
+        app_class TEXT, interaction_type TEXT, session_id TEXT, request_id TEXT, conversation_type TEXT,
+        json TEXT NOT NULL, first_run INTEGER, last_run INTEGER,
+        UNIQUE (tenant_id, user_id, id)
+      );
+      INSERT INTO interactions_v2 (seq, tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json, first_run, last_run)
+        SELECT rowid, tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json, first_run, last_run
+        FROM interactions ORDER BY rowid;
+      DROP TABLE interactions;
+      ALTER TABLE interactions_v2 RENAME TO interactions;
+      CREATE INDEX interactions_by_user_time ON interactions (tenant_id, user_id, created_ms, id);
+      CREATE INDEX interactions_by_session ON interactions (tenant_id, user_id, session_id, created_ms, id);
+      CREATE INDEX interactions_by_time ON interactions (tenant_id, created_ms);
+      -- Newest-first pages across every tenant (serve's default view) walk this index.
+      CREATE INDEX interactions_by_created ON interactions (created_ms);
+      CREATE VIRTUAL TABLE interaction_text USING fts5 (text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+      INSERT INTO interaction_text (rowid, text) SELECT seq, copilog_search_text(json) FROM interactions;
     `,
   },
 ];

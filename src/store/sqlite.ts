@@ -6,7 +6,10 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AiInteraction } from '../client/models.js';
 import { groupConversations } from './conversations.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
+import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
+import { SqliteReader } from './sqlite-read.js';
+import { searchText } from './text.js';
 import {
   StoreOpenError, type Conversation, type InteractionFilter, type PageWrite, type PageWriteResult, type RunRecord, type Store, type StoredInteraction,
   type StoredUser, type StoreStats, type UserCursor, type UserOutcome,
@@ -70,9 +73,17 @@ function inspect(path: string): 'new' | 'empty' | 'store' {
   }
 }
 
-export async function openSqliteStore(path: string, o: { readonly?: boolean } = {}): Promise<SqliteStore> {
+export interface OpenOptions {
+  /** Open for reading only (no migration, no write). */
+  readonly?: boolean;
+  /** Refuse to create a store: a missing or empty file is an error (copilog serve, report). */
+  mustExist?: boolean;
+}
+
+export async function openSqliteStore(path: string, o: OpenOptions = {}): Promise<SqliteStore> {
   const file = resolve(path);
   const state = inspect(file);
+  if (o.mustExist && state !== 'store') throw new StoreOpenError(`no copilog store at ${file}; run copilog export first (or pass --store)`);
   if (o.readonly && state !== 'store') throw new StoreOpenError(`no copilog store at ${file}; run copilog export first (or pass --store)`);
   if (state === 'new') {
     try {
@@ -92,6 +103,7 @@ export async function openSqliteStore(path: string, o: { readonly?: boolean } = 
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 10000');
+      db.function(SQLITE_FUNCTIONS.searchText, { deterministic: true }, (json: unknown) => searchText(JSON.parse(String(json)) as AiInteraction));
       migrate(db);
     }
   } catch (e) {
@@ -150,10 +162,13 @@ const cursorFromRow = (r: Row): UserCursor => ({
   updatedAt: r.updated_at as string,
 });
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, StoreReader {
   private readonly insert: Database.Statement;
   private readonly update: Database.Statement;
   private readonly putCursor: Database.Statement;
+  private readonly putText: Database.Statement;
+  private readonly dropText: Database.Statement;
+  private readonly reader: SqliteReader;
   private readonly writePage: (p: PageWrite) => PageWriteResult;
 
   constructor(readonly db: Database.Database, readonly location: string) {
@@ -162,7 +177,11 @@ export class SqliteStore implements Store {
       (tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json, first_run, last_run)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_id, id) DO NOTHING`);
     this.update = ro ? undefined as never : db.prepare(`UPDATE interactions SET created_ms = ?, created_date_time = ?, app_class = ?, interaction_type = ?, session_id = ?,
-      request_id = ?, conversation_type = ?, json = ?, last_run = ? WHERE tenant_id = ? AND user_id = ? AND id = ? AND json <> ?`);
+      request_id = ?, conversation_type = ?, json = ?, last_run = ? WHERE tenant_id = ? AND user_id = ? AND id = ? AND json <> ? RETURNING seq`);
+    // The search index follows every insert and change in the same transaction (schema v2).
+    this.putText = ro ? undefined as never : db.prepare('INSERT INTO interaction_text (rowid, text) VALUES (?, ?)');
+    this.dropText = ro ? undefined as never : db.prepare('DELETE FROM interaction_text WHERE rowid = ?');
+    this.reader = new SqliteReader(db);
     this.putCursor = ro ? undefined as never : db.prepare(`INSERT INTO cursors (tenant_id, user_id, scope, watermark_ms, window_from_ms, window_to_ms, next_link, window_pages, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_id, scope) DO UPDATE SET watermark_ms = excluded.watermark_ms,
       window_from_ms = excluded.window_from_ms, window_to_ms = excluded.window_to_ms, next_link = excluded.next_link, window_pages = excluded.window_pages, updated_at = excluded.updated_at`);
@@ -173,8 +192,17 @@ export class SqliteStore implements Store {
         const c = columnsOf(item);
         const json = JSON.stringify(item);
         const ins = this.insert.run(p.tenantId, p.userId, item.id, c.createdMs, item.createdDateTime, c.appClass, c.interactionType, c.sessionId, c.requestId, c.conversationType, json, p.runId, p.runId);
-        if (ins.changes === 1) added++;
-        else if (this.update.run(c.createdMs, item.createdDateTime, c.appClass, c.interactionType, c.sessionId, c.requestId, c.conversationType, json, p.runId, p.tenantId, p.userId, item.id, json).changes === 1) changed++;
+        if (ins.changes === 1) {
+          added++;
+          this.putText.run(ins.lastInsertRowid, searchText(item));
+          continue;
+        }
+        const upd = this.update.get(c.createdMs, item.createdDateTime, c.appClass, c.interactionType, c.sessionId, c.requestId, c.conversationType, json, p.runId, p.tenantId, p.userId, item.id, json) as { seq: number } | undefined;
+        if (upd) {
+          changed++;
+          this.dropText.run(upd.seq);
+          this.putText.run(upd.seq, searchText(item));
+        }
       }
       const w = p.cursor.window;
       this.putCursor.run(p.tenantId, p.userId, p.scope, p.cursor.watermarkMs, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString());
@@ -284,6 +312,26 @@ export class SqliteStore implements Store {
     const pages = this.db.pragma('page_count', { simple: true }) as number;
     const size = this.db.pragma('page_size', { simple: true }) as number;
     return { users, interactions, bytes: pages * size };
+  }
+
+  async search(q: SearchQuery): Promise<SearchPage> {
+    return this.reader.search(q);
+  }
+
+  async facets(tenantId?: string): Promise<Facets> {
+    return this.reader.facets(tenantId);
+  }
+
+  async usage(q: UsageQuery): Promise<Usage> {
+    return this.reader.usage(q);
+  }
+
+  async conversation(tenantId: string, userId: string, sessionId: string): Promise<Conversation | null> {
+    return this.reader.conversation(tenantId, userId, sessionId);
+  }
+
+  async interaction(tenantId: string, userId: string, id: string): Promise<AiInteraction | null> {
+    return this.reader.interaction(tenantId, userId, id);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { TransportError } from '../../client/errors.js';
 import type { LicensingCatalog } from '../../graph/licensing.js';
 import { prepareBundleDir, redact, writeBundle } from '../doctor/bundle.js';
 import { renderHuman, useColour } from '../doctor/render.js';
-import { UsageError } from '../usage.js';
+import { checkEmulatorUrl, UsageError } from '../usage.js';
 
 interface DoctorFlags {
   user: string[];
@@ -41,7 +41,7 @@ export function doctorCommand(): Command {
     .description('Diagnose why the Copilot interaction export fails: configuration, token, consent, users, licences, tenant, the endpoint itself; with a verdict and a support bundle.')
     .option('--user <id|upn>', 'user to check and probe (repeatable); default: the emulator\'s default user', collect, [])
     .option('--emulator <url>', 'diagnose against the local emulator at this URL (default when no tenant is configured)')
-    .option('--ca <path>', 'CA certificate to trust (the emulator\'s; default COPILOG_EMULATOR_CA or ~/.copilog/emulator/pki/ca.crt)')
+    .option('--ca <path>', 'the emulator\'s CA certificate (else COPILOG_EMULATOR_CA, NODE_EXTRA_CA_CERTS, ~/.copilog/emulator/pki/ca.crt: the first that signs the emulator\'s certificate)')
     .option('--tenant <id>', 'tenant id or domain (default AZURE_TENANT_ID)')
     .option('--client-id <id>', 'application (client) id (default AZURE_CLIENT_ID)')
     .option('--client-secret <value>', 'client secret (discouraged: visible in the process list; prefer AZURE_CLIENT_SECRET)')
@@ -122,7 +122,7 @@ function validateFlags(o: DoctorFlags): void {
   for (const u of o.user) {
     if (!GUID_RE.test(u) && !/^[^@\s]+@[^@\s]+$/.test(u)) throw new UsageError(`--user must be an object id (GUID) or a userPrincipalName (name@domain), not '${u}'`);
   }
-  if (o.emulator !== undefined && !/^https:\/\//i.test(o.emulator)) throw new UsageError(`--emulator must be an https:// URL, not '${o.emulator}'`);
+  if (o.emulator !== undefined) checkEmulatorUrl(o.emulator);
   if (o.accessToken !== undefined && o.accessToken.trim() === '') throw new UsageError('--access-token is empty');
 }
 
