@@ -590,11 +590,10 @@ describe('collection responses', () => {
     assert.ok(!errors.some((e) => e.startsWith('$.value[0]')), errors.join('\n'));
   });
 
-  test('thousands of objects validate quickly once compiled', () => {
+  // How fast is bench's business; this only checks that a large page validates item by item.
+  test('thousands of objects validate once compiled', () => {
     const items = Array.from({ length: 3000 }, (_, i) => ({ ...INTERACTION, id: String(1767261600123 + i), interactionType: i % 2 ? 'aiResponse' : 'userPrompt' }));
-    const started = performance.now();
     assert.deepEqual(validateCollectionResponse('aiInteraction', page(items)), []);
     for (const item of items) assert.equal(validateEntity('aiInteraction', item).length, 0);
-    assert.ok(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
   });
 });

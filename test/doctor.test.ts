@@ -104,7 +104,6 @@ describe('one scenario per verdict code (scenarios/doctor/<code>.yaml)', () => {
       assert.ok(r.json.verdict.primary.fix && r.json.verdict.primary.explanation && r.json.verdict.primary.docs.startsWith('https://learn.microsoft.com/'));
       assert.ok(r.json.verdict.primary.supports.length > 0, 'the primary cause carries evidence');
       for (const c of r.json.checks) assert.match(c.status, /^(pass|warn|fail|skip)$/);
-      assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
     });
   }
 
@@ -567,7 +566,7 @@ describe('usage errors exit 2', () => {
       r = await doctor(['--bundle', '/proc/copilog-bundle', '--timeout', '5']);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /under \/proc, a kernel pseudo file system/);
-      assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+      assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
     } finally {
       cleanDir(dir);
     }
@@ -639,7 +638,8 @@ describe('time limits', () => {
     const silent = await silentServer();
     try {
       const r = await copilog(['doctor', '--emulator', `https://127.0.0.1:${silent.port}`, '--ca', emu.ca, '--json', '--timeout', '2']);
-      assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+      // The deadline plus room for a loaded machine; the server would never answer.
+      assert.ok(r.ms < 8000, `took ${r.ms} ms`);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /did not answer in time: could not connect to 127\.0\.0\.1:\d+ .*TLS handshake did not complete/);
@@ -650,12 +650,13 @@ describe('time limits', () => {
     }
   });
 
-  test('--timeout 2 against a 5 s export latency finishes in about 2 s with a clear verdict', async () => {
+  test('--timeout 2 against a 30 s export latency finishes in about 2 s with a clear verdict', async () => {
     await load(join(DOCTOR_DIR, 'ok.yaml'));
     const tenant = (await emu.tenantList()).tenants[0];
-    await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 5000 } });
+    await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 30_000 } });
     const r = await doctor(['--timeout', '2']);
-    assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+    // The deadline plus room for a loaded machine, far short of the 30 s answer.
+    assert.ok(r.ms < 8000, `took ${r.ms} ms`);
     assert.equal(r.json.verdict.primary.code, 'service.unavailable', explain(r));
     assert.match(r.json.verdict.primary.supports.join(' '), /deadline|--timeout/);
     assert.equal(r.code, 1);
@@ -666,7 +667,7 @@ describe('time limits', () => {
     const tenant = (await emu.tenantList()).tenants[0];
     await emu.control(`/tenants/${tenant.id}`, 'PATCH', { faults: { latencyMs: 20_000, scope: 'all' } });
     const r = await doctor(['--timeout', '3']);
-    assert.ok(r.ms < 4000, `took ${r.ms} ms`);
+    assert.ok(r.ms < 9000, `took ${r.ms} ms`);
     assert.equal(r.code, 1);
     const v = r.json.verdict.primary;
     assert.equal(v.code, 'service.unavailable', explain(r));
@@ -687,7 +688,7 @@ describe('time limits', () => {
     const credential = { getToken: () => new Promise<null>(() => undefined) };
     const started = Date.now();
     const report = await runDoctor({ config, catalog: builtinCatalog(), users: [], credential, timeoutSeconds: 1 });
-    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
     assert.deepEqual(report.checks.filter((c) => c.id === 'token').map((c) => c.title), ['token did not finish']);
     assert.equal(report.verdict.primary.code, 'unknown');
     assert.match(report.verdict.primary.title, /ran out during the token check/);

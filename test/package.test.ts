@@ -82,9 +82,10 @@ test('the package ships dist/, runs without tsx, and holds no tests, benches, sc
   assert.ok(existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is not built: run npm run build (npm test does)');
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
   const names: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
-  const stray = names.filter((n) => /^(test|bench|scripts|src|\.ci|node_modules)\/|\.tgz$|\.tsbuildinfo$|^dist\/\.built$|^scenarios\/bench-|\.test\.|\.ts$/.test(n));
+  // serve's static files are read from src/serve/web/ in the package root (src/serve/assets.ts).
+  const stray = names.filter((n) => !n.startsWith('src/serve/web/') && /^(test|bench|scripts|src|\.ci|node_modules)\/|\.tgz$|\.tsbuildinfo$|^dist\/\.built$|^scenarios\/bench-|\.test\.|\.ts$/.test(n));
   assert.deepEqual(stray, []);
-  for (const f of ['bin/copilog.js', 'dist/cli/main.js', 'dist/emulator/server.js', 'scenarios/demo.yaml', 'scenarios/doctor/ok.yaml', 'package.json', 'README.md']) assert.ok(names.includes(f), `${f} is not in the package`);
+  for (const f of ['bin/copilog.js', 'dist/cli/main.js', 'dist/emulator/server.js', 'scenarios/demo.yaml', 'scenarios/doctor/ok.yaml', 'src/serve/web/index.html', 'package.json', 'README.md']) assert.ok(names.includes(f), `${f} is not in the package`);
 });
 
 test('the built CLI finds the shipped scenarios and package.json from dist/', async () => {
