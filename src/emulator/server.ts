@@ -142,6 +142,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     (req as { clientRequestId?: string }).clientRequestId = clientRequestId;
     reply.header('request-id', req.id).header('client-request-id', clientRequestId).header('strict-transport-security', 'max-age=31536000');
     if (isGraph(req.url)) {
+      // Graph's Date is the service's time: the emulator's clock (a moved clock shows here too).
+      reply.header('date', ctx.clock.now().toUTCString());
       reply.header('odata-version', '4.0').header('cache-control', 'no-store')
         .header('x-ms-ags-diagnostic', JSON.stringify({ ServerInfo: { DataCenter: 'Local Emulator', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'COPILOG_EMU_0', ADSiteName: 'LOC' } }));
     } else if (isIdentity(req.url)) {
