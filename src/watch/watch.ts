@@ -172,8 +172,11 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
         continue;
       }
       // One this app made elsewhere (another URL, or a lost clientState) would block the quota: replace it.
-      for (const other of live.filter((s) => s.resource.toLowerCase() === w.resource.toLowerCase() && !byId.has(s.id))) {
+      // (also ours from an earlier start at another URL: the port or --public-url changed).
+      for (const other of live.filter((s) => s.resource.toLowerCase() === w.resource.toLowerCase())) {
         await o.graph.send(`/subscriptions/${other.id}`, undefined, { method: 'DELETE' }).catch(() => undefined);
+        byId.delete(other.id);
+        await o.store.deleteSubscription(o.tenantId, other.id);
       }
       await create(w.userId, w.resource);
     }
