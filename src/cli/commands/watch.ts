@@ -77,7 +77,7 @@ export function watchCommand(): Command {
     // certificate its control API hands out (issued by its CA, which the emulator trusts).
     if (!tls && !o.publicUrl && config.mode === 'emulator' && config.emulator?.url) {
       const { Agent } = await import('undici');
-      const agent = new Agent({ connect: { ca: config.ca ? readFileSync(config.ca, 'utf8') : undefined } });
+      const agent = new Agent({ connect: { ca: config.ca } });
       try {
         const r = await request(`${config.emulator.url}/_emulator/receiver-certificate`, { dispatcher: agent });
         const c = (await r.body.json()) as { certPem: string; keyPem: string };
