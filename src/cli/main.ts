@@ -10,6 +10,7 @@ import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
 import { UsageError, usageHint } from './usage.js';
 import { reportCommand, serveCommand } from './commands/serve.js';
+import { watchCommand } from './commands/watch.js';
 import { redactMessage } from './redact.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
@@ -34,6 +35,7 @@ program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+program.addCommand(watchCommand());
 program.addCommand(serveCommand());
 program.addCommand(reportCommand());
 program.addCommand(new Command('version').description('Print the version.').action(() => {

@@ -8,6 +8,7 @@ import type { Pki } from './pki.js';
 import type { EmulatorState } from './state.js';
 import type { TokenService } from './identity/tokens.js';
 import type { Throttle } from './graph/throttle.js';
+import type { SubscriptionService } from './subscriptions.js';
 
 export interface EmulatorContext {
   state: EmulatorState;
@@ -16,6 +17,8 @@ export interface EmulatorContext {
   readonly pki: Pki;
   readonly store: InteractionStore;
   readonly throttle: Throttle;
+  /** Change-notification subscriptions and their deliveries. */
+  readonly subscriptions: SubscriptionService;
   readonly catalog: LicensingCatalog;
   readonly dataDir: string;
   log: FastifyBaseLogger;

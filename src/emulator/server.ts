@@ -24,6 +24,7 @@ import { ensurePki } from './pki.js';
 import { loadScenarioFile, parseScenario } from './scenario/load.js';
 import type { Scenario } from './scenario/schema.js';
 import { EmulatorState } from './state.js';
+import { SubscriptionService } from './subscriptions.js';
 
 export interface EmulatorOptions {
   /** A scenario file path, or an already parsed scenario object. */
@@ -89,10 +90,13 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
 
   const storePath = (s: Scenario) => (s.storage === 'file' ? join(dataDir, `interactions-${s.name}.sqlite`) : ':memory:');
   let store = new InteractionStore(storePath(scenario));
+  const tokens = new TokenService(pki);
+  const subscriptions = new SubscriptionService(clock, tokens, pki.ca.certPem, (id) => ctx.state.tenant(id), (o, msg) => app.log.info(o, msg));
   const ctx: EmulatorContext = {
     state: await EmulatorState.build(scenario, clock, join(dataDir, 'pki'), catalog),
     clock,
-    tokens: new TokenService(pki),
+    tokens,
+    subscriptions,
     pki,
     get store() { return store; },
     throttle: new Throttle(),
@@ -124,6 +128,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
       ctx.state = state;
       ctx.throttle.reset();
       ctx.seenAssertions.clear();
+      subscriptions.reset();
       app.log.info({ event: 'scenario.loaded', scenario: next.name, source }, 'scenario loaded');
     },
   };
@@ -137,6 +142,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     (req as { clientRequestId?: string }).clientRequestId = clientRequestId;
     reply.header('request-id', req.id).header('client-request-id', clientRequestId).header('strict-transport-security', 'max-age=31536000');
     if (isGraph(req.url)) {
+      // Graph's Date is the service's time: the emulator's clock (a moved clock shows here too).
+      reply.header('date', ctx.clock.now().toUTCString());
       reply.header('odata-version', '4.0').header('cache-control', 'no-store')
         .header('x-ms-ags-diagnostic', JSON.stringify({ ServerInfo: { DataCenter: 'Local Emulator', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'COPILOG_EMU_0', ADSiteName: 'LOC' } }));
     } else if (isIdentity(req.url)) {
@@ -220,6 +227,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     });
   });
 
+  subscriptions.start();
   await app.listen({ port: o.port ?? 0, host: o.host ?? '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port ?? 0;
@@ -235,6 +243,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     dataDir,
     inject: app.inject.bind(app) as FastifyInstance['inject'],
     async close() {
+      await subscriptions.close();
       await app.close();
       store.close();
     },

@@ -78,6 +78,22 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO interaction_text (rowid, text) SELECT seq, copilog_search_text(json) FROM interactions;
     `,
   },
+  {
+    // copilog watch: the subscriptions it created (with the clientState it checks) and the
+    // notifications it acknowledged, queued durably until the export machinery has read them.
+    sqlite: `
+      CREATE TABLE watch_subscriptions (
+        tenant_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT, resource TEXT NOT NULL, client_state TEXT NOT NULL,
+        notification_url TEXT NOT NULL, expiration_ms INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, subscription_id TEXT NOT NULL, user_id TEXT,
+        kind TEXT NOT NULL, lifecycle_event TEXT, resource_id TEXT, received_at TEXT NOT NULL, processed_at TEXT, attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX notifications_pending ON notifications (tenant_id, processed_at, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,7 +12,7 @@ import { SqliteReader } from './sqlite-read.js';
 import { searchText } from './text.js';
 import {
   StoreOpenError, type Conversation, type InteractionFilter, type PageWrite, type PageWriteResult, type RunRecord, type Store, type StoredInteraction,
-  type StoredUser, type StoreStats, type UserCursor, type UserOutcome,
+  type StoredUser, type StoreStats, type UserCursor, type UserOutcome, type QueuedNotification, type WatchSubscription,
 } from './types.js';
 
 /** PRAGMA application_id of a copilog store ('CPLG'), so a foreign SQLite file is told apart. */
@@ -332,6 +332,56 @@ export class SqliteStore implements Store, StoreReader {
 
   async interaction(tenantId: string, userId: string, id: string): Promise<AiInteraction | null> {
     return this.reader.interaction(tenantId, userId, id);
+  }
+
+  async saveSubscription(s: WatchSubscription): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.prepare(`INSERT INTO watch_subscriptions (tenant_id, id, user_id, resource, client_state, notification_url, expiration_ms, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET user_id = excluded.user_id, resource = excluded.resource,
+      client_state = excluded.client_state, notification_url = excluded.notification_url, expiration_ms = excluded.expiration_ms, updated_at = excluded.updated_at`)
+      .run(s.tenantId, s.id, s.userId, s.resource, s.clientState, s.notificationUrl, s.expirationMs, now, now);
+  }
+
+  async watchSubscriptions(tenantId: string): Promise<WatchSubscription[]> {
+    const rows = this.db.prepare('SELECT * FROM watch_subscriptions WHERE tenant_id = ? ORDER BY user_id, id').all(tenantId) as Row[];
+    return rows.map((r) => ({
+      tenantId: r.tenant_id as string, id: r.id as string, userId: (r.user_id as string | null) ?? null, resource: r.resource as string,
+      clientState: r.client_state as string, notificationUrl: r.notification_url as string, expirationMs: r.expiration_ms as number,
+    }));
+  }
+
+  async deleteSubscription(tenantId: string, id: string): Promise<void> {
+    this.db.prepare('DELETE FROM watch_subscriptions WHERE tenant_id = ? AND id = ?').run(tenantId, id);
+  }
+
+  async enqueueNotifications(items: Omit<QueuedNotification, 'seq' | 'receivedAt' | 'attempts'>[]): Promise<void> {
+    const now = new Date().toISOString();
+    const stmt = this.db.prepare(`INSERT INTO notifications (tenant_id, subscription_id, user_id, kind, lifecycle_event, resource_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const n of items) stmt.run(n.tenantId, n.subscriptionId, n.userId, n.kind, n.lifecycleEvent, n.resourceId, now);
+    })();
+  }
+
+  async pendingNotifications(tenantId: string, limit: number): Promise<QueuedNotification[]> {
+    const rows = this.db.prepare('SELECT * FROM notifications WHERE tenant_id = ? AND processed_at IS NULL ORDER BY seq LIMIT ?').all(tenantId, limit) as Row[];
+    return rows.map((r) => ({
+      seq: r.seq as number, tenantId: r.tenant_id as string, subscriptionId: r.subscription_id as string, userId: (r.user_id as string | null) ?? null,
+      kind: r.kind as QueuedNotification['kind'], lifecycleEvent: (r.lifecycle_event as string | null) ?? null, resourceId: (r.resource_id as string | null) ?? null,
+      receivedAt: r.received_at as string, attempts: r.attempts as number,
+    }));
+  }
+
+  async settleNotifications(seqs: number[], outcome: 'done' | 'failed'): Promise<void> {
+    const stmt = outcome === 'done'
+      ? this.db.prepare('UPDATE notifications SET processed_at = ? WHERE seq = ?')
+      : this.db.prepare('UPDATE notifications SET attempts = attempts + 1 WHERE seq = ? AND ? IS NOT NULL');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const s of seqs) {
+        if (outcome === 'done') stmt.run(now, s);
+        else stmt.run(s, now);
+      }
+    })();
   }
 
   async close(): Promise<void> {

@@ -117,6 +117,31 @@ export interface StoreStats {
   bytes: number;
 }
 
+/** A change-notification subscription copilog watch created, with the clientState it expects back. */
+export interface WatchSubscription {
+  tenantId: string;
+  id: string;
+  /** The user of a per-user subscription; null for the tenant-wide one. */
+  userId: string | null;
+  resource: string;
+  clientState: string;
+  notificationUrl: string;
+  expirationMs: number;
+}
+
+/** A notification watch acknowledged: a change (an interaction id) or a lifecycle event. */
+export interface QueuedNotification {
+  seq: number;
+  tenantId: string;
+  subscriptionId: string;
+  userId: string | null;
+  kind: 'change' | 'lifecycle';
+  lifecycleEvent: string | null;
+  resourceId: string | null;
+  receivedAt: string;
+  attempts: number;
+}
+
 export interface Store {
   /** Where it is, for messages (a path, or a URL without its password). */
   readonly location: string;
@@ -136,6 +161,16 @@ export interface Store {
   conversations(filter?: InteractionFilter): AsyncIterable<Conversation>;
   users(tenantId?: string): Promise<(StoredUser & { tenantId: string })[]>;
   stats(tenantId?: string): Promise<StoreStats>;
+  /** watch: its subscriptions, saved before they are used and removed when deleted. */
+  saveSubscription(s: WatchSubscription): Promise<void>;
+  watchSubscriptions(tenantId: string): Promise<WatchSubscription[]>;
+  deleteSubscription(tenantId: string, id: string): Promise<void>;
+  /** watch: append acknowledged notifications in one transaction (durable before the 202). */
+  enqueueNotifications(items: Omit<QueuedNotification, 'seq' | 'receivedAt' | 'attempts'>[]): Promise<void>;
+  /** The oldest unprocessed notifications of a tenant. */
+  pendingNotifications(tenantId: string, limit: number): Promise<QueuedNotification[]>;
+  /** Mark notifications processed (done) or count a failed attempt (retried later). */
+  settleNotifications(seqs: number[], outcome: 'done' | 'failed'): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -39,6 +39,8 @@ export function interactionControlRoutes(app: FastifyInstance, ctx: EmulatorCont
         throw e;
       }
       req.log.info({ event: 'interactions.ingested', tenant: t.id, user: u!.id, count: created.length }, 'interactions ingested');
+      // Change notifications follow ingestion (queued here, delivered in the background).
+      await ctx.subscriptions.onIngested(t, u!.id, created);
       return reply.code(201).send({ created });
     },
   );

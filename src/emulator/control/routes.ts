@@ -9,6 +9,7 @@ import { GRAPH_AUDIENCE_BY_CLOUD } from '../identity/tokens.js';
 import { scenarioSchema } from '../scenario/schema.js';
 import { ScenarioError } from '../scenario/load.js';
 import { interactionControlRoutes } from './interactions.js';
+import { subscriptionControlRoutes } from './subscriptions.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 /** Host headers a loopback caller sends: the loopback names, with or without a port. */
@@ -186,4 +187,5 @@ export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void 
   });
 
   interactionControlRoutes(app, ctx, tenantOr404);
+  subscriptionControlRoutes(app, ctx, tenantOr404);
 }

@@ -28,4 +28,6 @@ export interface GraphRouteSpec {
   denial: 'directory' | 'none';
   /** The path Microsoft's permission data names, when the route is a typed cast of it (…/microsoft.graph.user). */
   permissionPath?: string;
+  /** HTTP methods the route answers (default GET only); the handler reads r.req.method. */
+  methods?: string[];
 }

@@ -11,17 +11,19 @@ import type { GraphRequest, GraphRouteSpec } from './request.js';
 import { directoryRoutes } from './directory.js';
 import { interactionRoutes } from './interactions.js';
 import { applyFaults } from './faults.js';
+import { subscriptionRoutes } from './subscriptions.js';
 
 export function graphRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   const router = new GraphRouter<GraphRouteSpec>();
   directoryRoutes(router, ctx);
   interactionRoutes(router, ctx);
+  subscriptionRoutes(router, ctx);
 
   const handle = async (version: GraphRequest['version'], req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply): Promise<[GraphRequest, GraphRouteSpec]> => {
     const segments = parseGraphPath(req.params['*']);
     const match = router.match(segments);
     if (match instanceof Error) throw match;
-    if (req.method !== 'GET') throw graphErrors.methodNotAllowed();
+    if (!(match.handler.methods ?? ['GET']).includes(req.method)) throw graphErrors.methodNotAllowed();
 
     const auth = req.headers.authorization ?? '';
     const m = /^Bearer\s*(.*)$/i.exec(auth);

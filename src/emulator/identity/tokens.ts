@@ -68,6 +68,11 @@ export class TokenService {
     return { kty: 'RSA', use: 'sig', kid: this.kid, x5t: this.kid, n: jwk.n, e: jwk.e, x5c: [der.toString('base64')], ...(issuer ? { issuer } : {}) };
   }
 
+  /** Any claims signed with the tenant's token-signing key (change notifications' validationTokens). */
+  async sign(claims: Record<string, unknown>): Promise<string> {
+    return new SignJWT(claims as JWTPayload).setProtectedHeader({ typ: 'JWT', alg: 'RS256', x5t: this.kid, kid: this.kid }).sign(this.privateKey);
+  }
+
   /** An app-only access token in Entra's v1 shape. */
   async mint(o: MintOptions): Promise<{ token: string; expiresIn: number }> {
     const iat = Math.floor(o.nowMs / 1000);

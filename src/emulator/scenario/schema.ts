@@ -115,6 +115,23 @@ const behaviours = z.strictObject({
   ingestionDelaySeconds: z.number().min(0).default(0),
   /** Interactions older than this are no longer returned; null keeps everything (#22). */
   retentionDays: z.number().positive().nullable().default(null),
+  /**
+   * Change notifications (graph-facts §6): Graph takes only https notificationUrl values;
+   * httpLoopback also takes http:// on 127.0.0.1, localhost or [::1] (a test receiver).
+   */
+  notificationUrlScheme: z.enum(['https', 'httpLoopback']).default('https'),
+  /** expirationDateTime beyond 4,320 minutes (#25): refused with 400, or clamped to the maximum. */
+  subscriptionLifetimeAboveMax: z.enum(['reject', 'clamp']).default('reject'),
+  /** Notifications per POST (value[]) to a receiver. */
+  notificationBatchSize: z.number().int().min(1).max(1000).default(100),
+  /** Back-off after a failed or slow (> 3 s) delivery: base, doubled per attempt up to the maximum (real time). */
+  notificationRetryBaseMs: z.number().int().min(10).default(1000),
+  notificationRetryMaxMs: z.number().int().min(10).default(60_000),
+  /**
+   * The rich-notification prerequisite (Change Tracking SP can sign in to the app): when false,
+   * rich notifications carry no validationTokens, as Graph does.
+   */
+  changeTrackingPrerequisite: z.boolean().default(true),
 }).prefault({});
 
 const tenant = z.strictObject({
