@@ -8,6 +8,7 @@ import type { Pki } from './pki.js';
 import type { EmulatorState } from './state.js';
 import type { TokenService } from './identity/tokens.js';
 import type { Throttle } from './graph/throttle.js';
+import type { RequestStats } from './graph/stats.js';
 
 export interface EmulatorContext {
   state: EmulatorState;
@@ -16,6 +17,8 @@ export interface EmulatorContext {
   readonly pki: Pki;
   readonly store: InteractionStore;
   readonly throttle: Throttle;
+  /** Export-API requests per tenant and per app (GET /_emulator/stats); replaced on reset. */
+  readonly stats: RequestStats;
   readonly catalog: LicensingCatalog;
   readonly dataDir: string;
   log: FastifyBaseLogger;
