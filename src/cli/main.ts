@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
 import { dumpCommand } from './commands/dump.js';
+import { fleetCommand, workerCommand } from './commands/fleet.js';
 import { UsageError } from './usage.js';
 import { redactMessage } from './redact.js';
 import { ScenarioError } from '../emulator/scenario/load.js';
@@ -20,6 +21,8 @@ program.addCommand(demoCommand());
 program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
+program.addCommand(fleetCommand());
+program.addCommand(workerCommand());
 for (const c of program.commands) c.configureOutput({ writeErr: (s) => process.stderr.write(redactMessage(s)) });
 
 try {

@@ -58,6 +58,7 @@ export function tenantSummary(ctx: EmulatorContext, t: TenantState) {
       appId: a.appId,
       displayName: a.displayName,
       servicePrincipalId: a.servicePrincipalId,
+      homeTenantId: a.homeTenantId,
       secrets: a.secrets.map((s) => ({ value: s.value, expiresAt: s.expiresAt.toISOString() })),
       certificates: a.certificates.map((c) => ({ name: c.name, thumbprint: c.thumbprint, certPath: c.certPath, keyPath: c.keyPath, notAfter: c.notAfter.toISOString() })),
       roles: a.consented,
