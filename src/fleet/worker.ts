@@ -36,7 +36,8 @@ export class FleetGate extends RateLimiter {
     const tenantWait = await withRetry(() => this.db.slot(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate));
     if (tenantWait > 0) await sleep(tenantWait, undefined, signal ? { signal } : undefined);
     // The app's slot is taken once the tenant's has come, so waiting on one tenant wastes no app budget.
-    const appWait = await withRetry(() => this.db.slot(`app:${this.appId}`, this.limits.appRate));
+    // 95% of the limit: requests spaced evenly here arrive less evenly (network, a busy machine).
+    const appWait = await withRetry(() => this.db.slot(`app:${this.appId}`, this.limits.appRate * 0.95));
     if (appWait > 0) await sleep(appWait, undefined, signal ? { signal } : undefined);
   }
 
@@ -118,7 +119,12 @@ export async function startBoss(storeUrl: string, log?: Log): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: storeUrl, max: 4, application_name: 'copilog-queue' });
   boss.on('error', (e) => log?.('queue.error', { error: e.message }));
   await boss.start();
-  await boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 3, retryDelay: 5, expireInSeconds: 24 * 3600 }).catch(() => undefined);
+  // Leases, not pg-boss's expiry, tell a dead worker; the job's expiry only bounds a stuck one.
+  if (!(await boss.getQueue(QUEUE))) {
+    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 3, retryDelay: 5, expireInSeconds: 12 * 3600 }).catch(async (e) => {
+      if (!(await boss.getQueue(QUEUE))) throw e;
+    });
+  }
   return boss;
 }
 
