@@ -86,7 +86,7 @@ async function assertEqualsGroundTruth(url: string, tenants: string[]): Promise<
   return total;
 }
 
-test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another started: every tenant equals the ground truth, no duplicates', async () => {
+test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another started: every tenant equals the ground truth, no duplicates', async (t) => {
   await emu.control('/scenario', 'POST', fleetScenario);
   const tenants = await customers();
   // Latency keeps the run going long enough to kill a worker in the middle of it.
@@ -116,24 +116,26 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
   assert.ok(all.every((l) => typeof l.time === 'string' && typeof l.event === 'string'), 'JSON lines');
   const total = await assertEqualsGroundTruth(url, tenants);
   assert.equal(total, 12 * 25 * 30);
+  t.diagnostic(`interactions ${total}; lease takeovers ${all.filter((l) => l.event === 'lease.expired').length}`);
   const status = await copilog(['fleet', 'status', '--store', url, '--json']);
   assert.equal(status.code, 0, status.stderr);
   assert.equal(status.json.tenants.length, 12);
   assert.ok(status.json.tenants.every((t: any) => t.lastRun?.status === 'completed' && t.interactions === 750), JSON.stringify(status.json.tenants.map((t: any) => t.lastRun)));
 });
 
-test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', async () => {
+test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', async (t) => {
   await emu.control('/scenario', 'POST', { ...fleetScenario, appRequestsPerSecond: 60 });
   const tenants = await customers();
   const url = await freshDb();
   assert.equal((await addAll(url)).code, 0);
   assert.equal((await copilog(['fleet', 'run', '--store', url])).code, 0);
-  const ws = Array.from({ length: 8 }, () => worker(url, ['--app-rate', '60', '--concurrency', '1']));
+  const ws = Array.from({ length: 8 }, () => worker(url, ['--app-rate', '60', '--concurrency', '1', '--lease', '20s']));
   const results = await Promise.all(ws.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr.slice(-2000));
   await assertEqualsGroundTruth(url, tenants);
   const stats = await emu.control('/stats');
   const app = stats.apps[APP];
+  t.diagnostic(`app: ${JSON.stringify(app)}`);
   assert.ok(app.requests >= 300, JSON.stringify(app));
   assert.ok(app.peakArrivalsPerSecond <= 60, `peak ${app.peakArrivalsPerSecond}/s`);
   assert.ok(app.throttled / app.requests < 0.01, `${app.throttled} 429s of ${app.requests}`);
