@@ -40,7 +40,7 @@ async function addAll(url: string): Promise<CliRun> {
 }
 
 function worker(url: string, extra: string[] = []) {
-  const w = startCli(['worker', '--store', url, '--exit-when-idle', '--lease', '4s', '--concurrency', '2', ...extra], { env: SECRET_ENV });
+  const w = startCli(['worker', '--store', url, '--exit-when-idle', '--lease', '10s', '--concurrency', '2', ...extra], { env: SECRET_ENV });
   const lines: any[] = [];
   let buf = '';
   w.child.stderr!.on('data', (d) => {

@@ -155,9 +155,11 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
       return;
     }
     const stop = new AbortController();
+    let leaseLost = false;
     const beat = setInterval(() => {
       void withRetry(() => o.db.heartbeat(tenantId, worker, o.leaseMs)).then((ok) => {
         if (!ok) {
+          leaseLost = true;
           o.log('lease.lost', { tenant: tenantId });
           stop.abort();
         }
@@ -187,10 +189,15 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
           tenant: tenantId, status: summary.status, users: summary.users, exported: summary.exported, new: summary.new, requests: summary.requests,
           throttled: summary.throttled, failures: summary.failures.length, ms: Date.now() - started,
         });
-        if (summary.status === 'interrupted' && !o.stop.aborted) throw new Error('the export was interrupted (lease lost); it resumes from its cursors');
+        // A lost lease means another worker took the tenant over (this one was too slow to
+        // heartbeat): it resumes from the cursors, so this job is handed over, not failed.
+        if (summary.status === 'interrupted' && !o.stop.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
       } finally {
         await client.close();
       }
+    } catch (e) {
+      if (!leaseLost) throw e;
+      o.log('job.handedOver', { tenant: tenantId, error: (e as Error).message });
     } finally {
       clearInterval(beat);
       o.stop.removeEventListener('abort', onStop);
