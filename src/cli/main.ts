@@ -11,6 +11,7 @@ import { dumpCommand } from './commands/dump.js';
 import { UsageError, usageHint } from './usage.js';
 import { reportCommand, serveCommand } from './commands/serve.js';
 import { watchCommand } from './commands/watch.js';
+import { fleetCommand, workerCommand } from './commands/fleet.js';
 import { redactMessage } from './redact.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
@@ -24,7 +25,7 @@ const output = {
 };
 
 const program = new Command('copilog')
-  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store, dump them, and browse or report them in a browser, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
+  .description('Find out why the Microsoft 365 Copilot interaction export fails for a tenant, export the interactions into a store, dump them, browse or report them in a browser, watch for new ones, and run a fleet of tenants on PostgreSQL, through Microsoft Graph; with a local emulator of Entra ID and Graph.')
   .version(version, '-v, --version', 'print the version')
   .exitOverride()
   .showHelpAfterError(usageHint())
@@ -36,6 +37,8 @@ program.addCommand(doctorCommand());
 program.addCommand(exportCommand());
 program.addCommand(dumpCommand());
 program.addCommand(watchCommand());
+program.addCommand(fleetCommand());
+program.addCommand(workerCommand());
 program.addCommand(serveCommand());
 program.addCommand(reportCommand());
 program.addCommand(new Command('version').description('Print the version.').action(() => {

@@ -9,6 +9,7 @@ import type { EmulatorState } from './state.js';
 import type { TokenService } from './identity/tokens.js';
 import type { Throttle } from './graph/throttle.js';
 import type { SubscriptionService } from './subscriptions.js';
+import type { RequestStats } from './graph/stats.js';
 
 export interface EmulatorContext {
   state: EmulatorState;
@@ -19,6 +20,8 @@ export interface EmulatorContext {
   readonly throttle: Throttle;
   /** Change-notification subscriptions and their deliveries. */
   readonly subscriptions: SubscriptionService;
+  /** Export-API requests per tenant and per app (GET /_emulator/stats); replaced on reset. */
+  readonly stats: RequestStats;
   readonly catalog: LicensingCatalog;
   readonly dataDir: string;
   log: FastifyBaseLogger;

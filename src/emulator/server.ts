@@ -16,6 +16,7 @@ import { controlRoutes } from './control/routes.js';
 import { graphErrorBody, GraphError, graphErrors } from './graph/errors.js';
 import { graphRoutes } from './graph/routes.js';
 import { Throttle } from './graph/throttle.js';
+import { RequestStats } from './graph/stats.js';
 import { aadsts, aadstsBody, AadstsError } from './identity/errors.js';
 import { identityRoutes } from './identity/routes.js';
 import { TokenService } from './identity/tokens.js';
@@ -92,6 +93,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   let store = new InteractionStore(storePath(scenario));
   const tokens = new TokenService(pki);
   const subscriptions = new SubscriptionService(clock, tokens, pki.ca.certPem, (id) => ctx.state.tenant(id), (o, msg) => app.log.info(o, msg));
+  let stats = new RequestStats();
   const ctx: EmulatorContext = {
     state: await EmulatorState.build(scenario, clock, join(dataDir, 'pki'), catalog),
     clock,
@@ -100,6 +102,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     pki,
     get store() { return store; },
     throttle: new Throttle(),
+    get stats() { return stats; },
     catalog,
     dataDir,
     log: app.log,
@@ -127,6 +130,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
       for (const t of state.tenants) store.reset(t.id);
       ctx.state = state;
       ctx.throttle.reset();
+      stats = new RequestStats();
       ctx.seenAssertions.clear();
       subscriptions.reset();
       app.log.info({ event: 'scenario.loaded', scenario: next.name, source }, 'scenario loaded');

@@ -56,8 +56,10 @@ export interface AppCertificate {
 export interface AppState {
   appId: string;
   displayName: string;
-  /** Object id of the app registration, and of its service principal in this tenant. */
+  /** Object id of the app registration (in its home tenant), and of its service principal in this tenant. */
   objectId: string;
+  /** Where the app is registered: this tenant, or a multi-tenant app's home. */
+  homeTenantId: string;
   servicePrincipalId: string;
   secrets: { value: string; keyId: string; displayName: string; expiresAt: Date }[];
   certificates: AppCertificate[];
@@ -229,11 +231,14 @@ function displayNameFrom(upn: string): string {
 
 async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: string, where: string): Promise<AppState> {
   const appId = a.appId.toLowerCase();
+  // A multi-tenant app's registration (object id, credentials, certificate files) is its home
+  // tenant's: one credential works in every tenant that consented.
+  const home = a.homeTenant?.toLowerCase() ?? t.id;
   const certificates: AppCertificate[] = [];
   for (const c of a.certificates) {
     const notBefore = c.notBefore ? clock.resolve(c.notBefore) : clock.resolve('-30d');
     const notAfter = c.expiresAt ? clock.resolve(c.expiresAt) : clock.resolve('+365d');
-    const pair = await ensureAppCertificate(dataDir, `${t.domain}-${c.name}`, notBefore, notAfter, `${c.notBefore ?? '-30d'}|${c.expiresAt ?? '+365d'}`);
+    const pair = await ensureAppCertificate(dataDir, a.homeTenant ? `app-${home}-${appId}-${c.name}` : `${t.domain}-${c.name}`, notBefore, notAfter, `${c.notBefore ?? '-30d'}|${c.expiresAt ?? '+365d'}`);
     const x = new X509Certificate(pair.certPem);
     const tp = thumbprints(pair.certPem);
     certificates.push({ name: c.name, thumbprint: tp.hex, x5t: tp.x5t, x5tS256: tp.x5tS256, certPath: pair.certPath, keyPath: pair.keyPath, publicKey: x.publicKey, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) });
@@ -245,11 +250,12 @@ async function buildApp(t: TenantState, a: AppSpec, clock: Clock, dataDir: strin
   return {
     appId,
     displayName: a.displayName,
-    objectId: guidFrom(t.id, 'application', appId),
+    objectId: guidFrom(home, 'application', appId),
+    homeTenantId: home,
     servicePrincipalId: guidFrom(t.id, 'sp', appId),
     secrets: a.secrets.map((s, i) => ({
       value: s.value,
-      keyId: guidFrom(t.id, appId, 'secret', String(i)),
+      keyId: guidFrom(home, appId, 'secret', String(i)),
       displayName: s.displayName ?? `secret ${i + 1}`,
       expiresAt: s.expiresAt ? clock.resolve(s.expiresAt) : clock.resolve('+180d'),
     })),

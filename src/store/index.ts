@@ -1,6 +1,7 @@
-// One way to open a store: a file path is the embedded SQLite store; a postgres:// URL will be
-// the fleet's PostgreSQL store. Commands call openStore and see only the Store interface.
-import { openSqliteStore, type OpenOptions } from './sqlite.js';
+// One way to open a store: a file path is the embedded SQLite store; a postgres:// URL is the
+// fleet's PostgreSQL store. Commands call openStore and see only the Store interface. Each
+// implementation loads only when asked for, so SQLite users never load pg and vice versa.
+import type { OpenOptions } from './sqlite.js';
 import { StoreOpenError, type Store } from './types.js';
 
 export * from './types.js';
@@ -15,10 +16,14 @@ export function storeTarget(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return flag ?? (env.COPILOG_STORE?.trim() || DEFAULT_STORE);
 }
 
+export const isPostgresTarget = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target);
+
 export async function openStore(target: string, o: OpenOptions = {}): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(target)) {
-    throw new StoreOpenError('PostgreSQL stores are not available in this version of copilog; pass a file path (--store copilog.db)');
+  if (isPostgresTarget(target)) {
+    const { openPostgresStore } = await import('./postgres.js');
+    return openPostgresStore(target, o);
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) throw new StoreOpenError(`--store must be a file path (or a postgres:// URL), not '${target}'`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) throw new StoreOpenError(`--store must be a file path or a postgres:// URL, not '${target}'`);
+  const { openSqliteStore } = await import('./sqlite.js');
   return openSqliteStore(target, o);
 }

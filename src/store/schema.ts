@@ -1,9 +1,11 @@
 // The store's tables, versioned. Migration N takes a store from version N to N+1; a store's
-// version is PRAGMA user_version in SQLite. Every table carries the tenant, so one store can hold
+// version is PRAGMA user_version in SQLite, a row of copilog_schema in PostgreSQL. Both dialects
+// of a migration sit side by side so the two stores keep the same tables. Every table carries the tenant, so one store can hold
 // many tenants (the fleet). Interactions keep typed columns for what people filter on, plus the
 // raw JSON exactly as Graph sent it.
 export interface Migration {
   sqlite: string;
+  postgres: string;
 }
 
 /**
@@ -47,6 +49,42 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, user_id)
       );
     `,
+    // Text keys compare bytewise (COLLATE "C"), as SQLite's do: both stores stream in one order.
+    // The item's JSON is text, not jsonb: kept exactly as Graph sent it.
+    postgres: `
+      CREATE TABLE users (
+        tenant_id TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, user_principal_name TEXT COLLATE "C", display_name TEXT,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE TABLE interactions (
+        tenant_id TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL,
+        created_ms BIGINT NOT NULL, created_date_time TEXT NOT NULL,
+        app_class TEXT, interaction_type TEXT, session_id TEXT COLLATE "C", request_id TEXT, conversation_type TEXT,
+        json TEXT NOT NULL, first_run BIGINT, last_run BIGINT,
+        PRIMARY KEY (tenant_id, user_id, id)
+      );
+      CREATE INDEX interactions_by_user_time ON interactions (tenant_id, user_id, created_ms, id);
+      CREATE INDEX interactions_by_session ON interactions (tenant_id, user_id, session_id, created_ms, id);
+      CREATE INDEX interactions_by_time ON interactions (tenant_id, created_ms);
+      CREATE TABLE cursors (
+        tenant_id TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL, scope TEXT COLLATE "C" NOT NULL,
+        watermark_ms BIGINT, window_from_ms BIGINT, window_to_ms BIGINT, next_link TEXT, window_pages INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, scope)
+      );
+      CREATE TABLE runs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id TEXT COLLATE "C" NOT NULL, kind TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, options_json TEXT NOT NULL, summary_json TEXT
+      );
+      CREATE INDEX runs_by_tenant ON runs (tenant_id, id);
+      CREATE TABLE user_outcomes (
+        run_id BIGINT NOT NULL REFERENCES runs (id), tenant_id TEXT COLLATE "C" NOT NULL, user_id TEXT COLLATE "C" NOT NULL, user_principal_name TEXT COLLATE "C",
+        outcome TEXT COLLATE "C" NOT NULL, interactions INTEGER NOT NULL, added INTEGER NOT NULL, pages INTEGER NOT NULL,
+        status INTEGER, code TEXT, message TEXT, request_id TEXT, client_request_id TEXT, date TEXT, verdict TEXT,
+        PRIMARY KEY (run_id, user_id)
+      );
+    `,
   },
   {
     // v2, for copilog serve: full-text search over prompt and response text (src/store/text.ts:
@@ -77,6 +115,9 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE VIRTUAL TABLE interaction_text USING fts5 (text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
       INSERT INTO interaction_text (rowid, text) SELECT seq, copilog_search_text(json) FROM interactions;
     `,
+    // serve reads SQLite stores only for now (its StoreReader has no PostgreSQL implementation):
+    // on PostgreSQL this version changes nothing, so version numbers stay the same on both.
+    postgres: `SELECT 1`,
   },
   {
     // copilog watch: the subscriptions it created (with the clientState it checks) and the
@@ -89,6 +130,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE TABLE notifications (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, subscription_id TEXT NOT NULL, user_id TEXT,
+        kind TEXT NOT NULL, lifecycle_event TEXT, resource_id TEXT, received_at TEXT NOT NULL, processed_at TEXT, attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX notifications_pending ON notifications (tenant_id, processed_at, seq);
+    `,
+    postgres: `
+      CREATE TABLE watch_subscriptions (
+        tenant_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT, resource TEXT NOT NULL, client_state TEXT NOT NULL,
+        notification_url TEXT NOT NULL, expiration_ms BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE TABLE notifications (
+        seq BIGSERIAL PRIMARY KEY, tenant_id TEXT NOT NULL, subscription_id TEXT NOT NULL, user_id TEXT,
         kind TEXT NOT NULL, lifecycle_event TEXT, resource_id TEXT, received_at TEXT NOT NULL, processed_at TEXT, attempts INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX notifications_pending ON notifications (tenant_id, processed_at, seq);

@@ -5,6 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AiInteraction } from '../client/models.js';
+import { columnsOf } from './columns.js';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
 import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
@@ -22,6 +23,8 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 const CHUNK = 1000;
 
 type Row = Record<string, unknown>;
+
+export { columnsOf };
 
 /** Refuse anything that is not an empty file or a copilog store this version can read; never write while checking. */
 function inspect(path: string): 'new' | 'empty' | 'store' {
@@ -124,19 +127,6 @@ function migrate(db: Database.Database): void {
     }
   });
   run.immediate();
-}
-
-/** Typed columns people filter on, taken from the item as Graph sent it. */
-export function columnsOf(item: AiInteraction): { createdMs: number; appClass: string | null; interactionType: string | null; sessionId: string | null; requestId: string | null; conversationType: string | null } {
-  const createdMs = Date.parse(item.createdDateTime);
-  return {
-    createdMs: Number.isFinite(createdMs) ? createdMs : 0,
-    appClass: item.appClass ?? null,
-    interactionType: item.interactionType ?? null,
-    sessionId: item.sessionId ?? null,
-    requestId: item.requestId ?? null,
-    conversationType: item.conversationType ?? null,
-  };
 }
 
 function filterSql(f: InteractionFilter, alias = ''): { where: string; params: unknown[] } {

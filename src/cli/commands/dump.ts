@@ -11,6 +11,7 @@ import { appClassName, parseInstant } from './export.js';
 
 interface DumpFlags {
   store?: string;
+  tenant?: string;
   format?: string;
   out?: string;
   user: string[];
@@ -28,7 +29,8 @@ const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function dumpCommand(): Command {
   return new Command('dump')
     .description('Write the store\'s interactions as JSON Lines, CSV or Parquet (for Power BI, DuckDB, Fabric, Excel); docs/dump.md.')
-    .option('--store <path>', 'the store: a SQLite file (default COPILOG_STORE, else ./copilog.db); opened read-only')
+    .option('--store <path|url>', 'the store: a SQLite file or a postgres:// URL (default COPILOG_STORE, else ./copilog.db); opened read-only')
+    .option('--tenant <id>', 'only this tenant (a store written by the fleet holds many)')
     .option('--format <jsonl|csv|parquet>', 'output format (default: from the --out extension)')
     .option('--out <file|->', 'output file (written beside it, then renamed into place), or - for stdout')
     .option('--user <id|upn>', 'only this user (object id or UPN as the store knows it); repeatable or comma-separated', collect)
@@ -80,7 +82,13 @@ export function dumpCommand(): Command {
       const started = Date.now();
       try {
         const filter: InteractionFilter = { sinceMs, untilMs, ...(o.appClass.length ? { appClasses: o.appClass.map(appClassName) } : {}) };
-        const users = await store.users();
+        if (o.tenant !== undefined) {
+          const want = o.tenant.toLowerCase();
+          const known = [...new Set((await store.users()).map((u) => u.tenantId))];
+          filter.tenantId = known.find((t) => t.toLowerCase() === want);
+          if (filter.tenantId === undefined) throw new UsageError(`--tenant ${o.tenant}: the store holds no such tenant (it holds ${known.join(', ') || 'none'})`);
+        }
+        const users = await store.users(filter.tenantId);
         if (o.user.length) filter.userIds = resolveUsers(o.user, users);
         if (pseudonymizer) {
           for (const u of users) pseudonymizer.learn(u);

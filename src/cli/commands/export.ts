@@ -49,7 +49,7 @@ function positive(flag: string, v: string, max: number, integer = false): number
 export function exportCommand(): Command {
   const cmd = new Command('export')
     .description('Export every interaction of every licensed user into a store: complete, incremental, resumable, at Graph\'s rate limit.')
-    .option('--store <path>', 'the store: a SQLite file (default COPILOG_STORE, else ./copilog.db)')
+    .option('--store <path|url>', 'the store: a SQLite file or a postgres:// URL (default COPILOG_STORE, else ./copilog.db)')
     .option('--users <all|file>', 'all: every user with the Graph-grounded chat plan enabled; or a file of object ids / UPNs, one a line', 'all')
     .option('--group <id>', "a group's transitive members instead of all licensed users")
     .option('--since <iso>', 'lower bound of a user\'s first window (default 2023-01-01)')

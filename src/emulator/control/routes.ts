@@ -59,6 +59,7 @@ export function tenantSummary(ctx: EmulatorContext, t: TenantState) {
       appId: a.appId,
       displayName: a.displayName,
       servicePrincipalId: a.servicePrincipalId,
+      homeTenantId: a.homeTenantId,
       secrets: a.secrets.map((s) => ({ value: s.value, expiresAt: s.expiresAt.toISOString() })),
       certificates: a.certificates.map((c) => ({ name: c.name, thumbprint: c.thumbprint, certPath: c.certPath, keyPath: c.keyPath, notAfter: c.notAfter.toISOString() })),
       roles: a.consented,
@@ -114,6 +115,8 @@ export function controlRoutes(app: FastifyInstance, ctx: EmulatorContext): void 
     return { ok: true, scenario: ctx.state.scenario.name, tenants: ctx.state.tenants.map((t) => t.id) };
   });
 
+  // Export-API requests since the scenario loaded: per tenant and per app, 429s, peak requests in any one second.
+  app.get('/_emulator/stats', async () => ({ appRequestsPerSecond: ctx.state.scenario.appRequestsPerSecond, ...ctx.stats.snapshot() }));
   app.get('/_emulator/clock', async () => ({ now: ctx.clock.now().toISOString(), frozen: ctx.clock.frozen }));
   app.post<{ Body: { now?: string; advance?: string | number; frozen?: boolean } | undefined }>('/_emulator/clock', async (req) => {
     const b = req.body ?? {};

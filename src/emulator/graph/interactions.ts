@@ -50,11 +50,20 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
   /** Throttling then faults: after the gates, as Graph counts only admitted requests here. */
   const admit = async (r: GraphRequest) => {
     const perSecond = r.tenant.behaviours.requestsPerSecond;
-    if (perSecond !== null) {
-      const style = r.tenant.behaviours.retryAfter;
-      const wait = ctx.throttle.take(`${r.tenant.id}:${r.appId}`, perSecond, Date.now(), (s) => Number(formatRetryAfter(s, style)));
-      if (wait !== undefined) refuse(r, 'throttle', graphErrors.tooManyRequests(formatRetryAfter(wait, style)), { wait });
+    const style = r.tenant.behaviours.retryAfter;
+    const now = Date.now();
+    // Per app across every tenant first (a refused request spends no tenant budget), then per app per tenant.
+    const appLimit = ctx.state.scenario.appRequestsPerSecond;
+    const appWait = appLimit !== null ? ctx.stats.appWait(r.appId, appLimit, now) : undefined;
+    if (appWait !== undefined) {
+      ctx.stats.record(r.tenant.id, r.appId, true, now);
+      refuse(r, 'throttle-app', graphErrors.tooManyRequests(formatRetryAfter(appWait, style)), { wait: appWait, limit: appLimit });
     }
+    if (perSecond !== null) {
+      const wait = ctx.throttle.take(`${r.tenant.id}:${r.appId}`, perSecond, now, (s) => Number(formatRetryAfter(s, style)));
+      ctx.stats.record(r.tenant.id, r.appId, wait !== undefined, now);
+      if (wait !== undefined) refuse(r, 'throttle', graphErrors.tooManyRequests(formatRetryAfter(wait, style)), { wait });
+    } else ctx.stats.record(r.tenant.id, r.appId, false, now);
     await applyFaults(r);
   };
 

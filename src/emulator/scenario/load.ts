@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { guidFrom } from '../ids.js';
 import { scenarioSchema, type Scenario } from './schema.js';
 
 export class ScenarioError extends Error {
@@ -18,7 +19,7 @@ export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
     const issues = result.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)'}: ${i.message}`);
     throw new ScenarioError(`${source} is not a valid scenario:\n  ${issues.join('\n  ')}`, issues);
   }
-  const s = result.data;
+  const s = expandFleet(result.data);
   const problems: string[] = [];
   const tenantKeys = new Map<string, number>();
   s.tenants.forEach((t, ti) => {
@@ -61,6 +62,43 @@ export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
   }
   if (problems.length) throw new ScenarioError(`${source} is not a valid scenario:\n  ${problems.join('\n  ')}`, problems);
   return s;
+}
+
+/**
+ * Generated tenants become ordinary tenants, and each multi-tenant app becomes an app entry in
+ * its home tenant and in every consenting tenant (marked with its home), before any check runs.
+ */
+function expandFleet(s: Scenario): Scenario {
+  const tenants = [...s.tenants];
+  const g = s.generatedTenants;
+  if (g) {
+    for (let i = 1; i <= g.count; i++) {
+      const domain = `${g.prefix}${String(i).padStart(3, '0')}.onmicrosoft.com`;
+      tenants.push({
+        id: guidFrom('generated-tenant', domain), domain, displayName: `${g.prefix} ${i}`, cloud: 'global', features: { interactionExport: true },
+        behaviours: { ...g.behaviours }, faults: { ...g.faults }, apps: [], users: [], groups: [],
+        generatedUsers: { count: g.usersPerTenant, prefix: 'user', licenses: g.licenses }, interactions: { ...g.interactions, seed: `${g.interactions.seed}-${domain}` },
+      });
+    }
+  }
+  const find = (key: string) => tenants.find((t) => t.id.toLowerCase() === key.toLowerCase() || t.domain.toLowerCase() === key.toLowerCase());
+  const problems: string[] = [];
+  s.multiTenantApps.forEach((m, mi) => {
+    const home = find(m.homeTenant);
+    if (!home) {
+      problems.push(`multiTenantApps[${mi}].homeTenant: no tenant with id or domain ${m.homeTenant}`);
+      return;
+    }
+    const { homeTenant: _h, consentedIn, ...spec } = m;
+    const targets = consentedIn === 'all' ? tenants : consentedIn.map((k, ki) => find(k) ?? (problems.push(`multiTenantApps[${mi}].consentedIn[${ki}]: no tenant ${k}`), undefined));
+    for (const t of new Set([home, ...targets])) {
+      if (!t) continue;
+      const i = tenants.indexOf(t);
+      tenants[i] = { ...t, apps: [...t.apps, { ...spec, homeTenant: home.id }] };
+    }
+  });
+  if (problems.length) throw new ScenarioError(`scenario is not valid:\n  ${problems.join('\n  ')}`, problems);
+  return { ...s, tenants, generatedTenants: undefined, multiTenantApps: [] };
 }
 
 export function loadScenarioFile(path: string): Scenario {

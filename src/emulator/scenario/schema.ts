@@ -62,6 +62,11 @@ const app = z.strictObject({
   delegated: z.array(z.string()).default([]),
   /** Resource-specific consent grants (e.g. AiEnterpriseInteraction.Read.User): not in the tenant-wide token. */
   rsc: z.array(z.string()).default([]),
+  /**
+   * A multi-tenant app's home tenant (where it is registered): here it has only its service
+   * principal and consent, and its credentials (secrets, certificate files) are the home's.
+   */
+  homeTenant: guid.optional(),
 });
 
 const faults = z.strictObject({
@@ -168,6 +173,25 @@ const tenant = z.strictObject({
   }).prefault({}),
 });
 
+/** Many customer tenants made from one template (the fleet): ids and domains derive from the index. */
+const generatedTenants = z.strictObject({
+  count: z.number().int().min(1).max(2000),
+  /** Domains are {prefix}{NNN}.onmicrosoft.com; ids are derived from them. */
+  prefix: z.string().regex(/^[a-z0-9-]+$/).default('customer'),
+  usersPerTenant: z.number().int().min(0).max(100_000).default(25),
+  licenses: z.array(license).default([{ sku: 'Microsoft_365_Copilot', disabledPlans: [], provisioningStatus: 'Success' }]),
+  interactions: tenant.shape.interactions,
+  behaviours,
+  faults: faults.prefault({}),
+});
+
+/** An app registered in one home tenant, with a service principal and admin consent in others. */
+const multiTenantApp = app.omit({ homeTenant: true }).extend({
+  homeTenant: z.string().describe('tenant id or domain of the registration'),
+  /** Tenants that consented: 'all', or ids/domains. */
+  consentedIn: z.union([z.literal('all'), z.array(z.string())]).default('all'),
+});
+
 export const scenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, . _ - only'),
   description: z.string().default(''),
@@ -182,6 +206,10 @@ export const scenarioSchema = z.strictObject({
     credential: z.enum(['secret', 'certificate']).default('secret'),
   }),
   tenants: z.array(tenant).min(1),
+  generatedTenants: generatedTenants.optional(),
+  multiTenantApps: z.array(multiTenantApp).default([]),
+  /** Graph's per-app limit across all tenants (requests/s to the export API); null: none. */
+  appRequestsPerSecond: z.number().positive().nullable().default(1500),
 });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;

@@ -1,0 +1,250 @@
+// The fleet's worker loop: jobs come from a pg-boss queue on the store's PostgreSQL ('short'
+// policy: at most one queued export per tenant); a job runs only under the tenant's lease, which
+// a heartbeat extends, so one worker at a time exports a tenant. A worker killed mid-page loses
+// nothing: the page it was writing is one statement, and once its lease expires another worker
+// re-queues the tenant and resumes from the tenant's cursors. Every Graph request first takes a
+// slot of the tenant's limit and of the app's limit across tenants, both kept in PostgreSQL.
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import PgBoss from 'pg-boss';
+import { createClient, type ClientConfig } from '../client/index.js';
+import type { Exchange } from '../client/transport.js';
+import { runExport, type ExportSummary } from '../export/engine.js';
+import { RateLimiter } from '../export/limiter.js';
+import { resolveTargets } from '../export/users.js';
+import type { FleetDb, FleetTenant } from '../store/fleet.js';
+import { isConnectionError } from '../store/postgres.js';
+import type { Store } from '../store/types.js';
+
+export const QUEUE = 'copilog-export';
+
+export interface FleetLimits {
+  /** Requests per second per tenant (Graph: 30 per app per tenant). */
+  tenantRate: number;
+  /** Requests per second per app across every tenant (Graph: 1,500). */
+  appRate: number;
+}
+
+/** The GCRA of RateLimiter for this process, then a slot of each shared limit in PostgreSQL. */
+export class FleetGate extends RateLimiter {
+  constructor(private readonly db: FleetDb, private readonly tenantId: string, private readonly appId: string, private readonly limits: FleetLimits) {
+    super(limits.tenantRate);
+  }
+
+  override async acquire(signal?: AbortSignal): Promise<void> {
+    await super.acquire(signal);
+    const tenantWait = await withRetry(() => this.db.slot(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate));
+    if (tenantWait > 0) await sleep(tenantWait, undefined, signal ? { signal } : undefined);
+    // The app's slot is taken once the tenant's has come, so waiting on one tenant wastes no app budget.
+    // 95% of the limit: requests spaced evenly here arrive less evenly (network, a busy machine).
+    const appWait = await withRetry(() => this.db.slot(`app:${this.appId}`, this.limits.appRate * 0.95));
+    if (appWait > 0) await sleep(appWait, undefined, signal ? { signal } : undefined);
+  }
+
+  override backOff(ms: number, status: number): void {
+    super.backOff(ms, status);
+    // Every worker on this tenant waits out the Retry-After.
+    void withRetry(() => this.db.pause(`tenant:${this.tenantId}:${this.appId}`, ms)).catch(() => undefined);
+  }
+
+  override settled(e: Exchange): void {
+    super.settled(e);
+  }
+}
+
+export type Log = (event: string, fields?: Record<string, unknown>) => void;
+
+/** JSON lines on stderr: one object per event, never a secret. */
+export const jsonLog = (worker: string): Log => (event, fields = {}) => {
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), worker, event, ...fields }) + '\n');
+};
+
+let retryLog: Log | undefined;
+
+/** A database call that survives a lost connection: back-off from 0.5 s to 15 s, for up to 10 minutes. */
+export async function withRetry<T>(fn: () => Promise<T>, what = 'database'): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isConnectionError(e) || Date.now() - started > 600_000) throw e;
+      const wait = Math.min(15_000, 500 * 2 ** (attempt - 1));
+      retryLog?.('db.retry', { what, attempt, waitMs: wait, error: (e as Error).message });
+      await sleep(wait);
+    }
+  }
+}
+
+/** Every store call retried across a lost connection (a page is one statement: a retry is idempotent). */
+export function retryingStore(store: Store): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || prop === 'interactions' || prop === 'conversations' || prop === 'close') return typeof v === 'function' ? v.bind(target) : v;
+      return (...args: unknown[]) => withRetry(() => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args), String(prop));
+    },
+  });
+}
+
+/** A tenant's credential from where its entry says; never stored, never logged. */
+export class MissingCredentialError extends Error {}
+
+export function targetFlags(t: FleetTenant, env: NodeJS.ProcessEnv = process.env): { emulator?: string; ca?: string; tenant: string; clientId: string; clientSecret?: string; certificate?: string; cloud?: string } {
+  const base = { tenant: t.tenantId, clientId: t.clientId, ...(t.emulatorUrl ? { emulator: t.emulatorUrl } : {}), ...(t.caPath ? { ca: t.caPath } : {}), ...(t.cloud ? { cloud: t.cloud } : {}) };
+  if (t.credentialKind === 'env') {
+    const v = env[t.credentialRef ?? ''];
+    if (!v) throw new MissingCredentialError(`tenant ${t.tenantId}: the environment variable ${t.credentialRef} that holds its client secret is not set in this worker`);
+    return { ...base, clientSecret: v };
+  }
+  if (t.credentialKind === 'certificate') return { ...base, certificate: t.credentialRef ?? '' };
+  return base;
+}
+
+export interface WorkerOptions {
+  db: FleetDb;
+  storeUrl: string;
+  openStore: () => Promise<Store>;
+  resolveTarget: (flags: ReturnType<typeof targetFlags>) => Promise<ClientConfig>;
+  azureCredential?: (kind: string) => Promise<import('../client/credential.js').TokenCredentialLike>;
+  concurrency: number;
+  exitWhenIdle: boolean;
+  leaseMs: number;
+  limits: FleetLimits;
+  log: Log;
+  stop: AbortSignal;
+}
+
+export async function startBoss(storeUrl: string, log?: Log): Promise<PgBoss> {
+  const boss = new PgBoss({ connectionString: storeUrl, max: 4, application_name: 'copilog-queue' });
+  boss.on('error', (e) => log?.('queue.error', { error: e.message }));
+  await boss.start();
+  // Leases, not pg-boss's expiry, tell a dead worker; the job's expiry only bounds a stuck one.
+  if (!(await boss.getQueue(QUEUE))) {
+    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 3, retryDelay: 5, expireInSeconds: 12 * 3600 }).catch(async (e) => {
+      if (!(await boss.getQueue(QUEUE))) throw e;
+    });
+  }
+  return boss;
+}
+
+/** Queue an export of each tenant (at most one waiting per tenant). */
+export async function enqueue(boss: PgBoss, tenants: string[], reason: string): Promise<number> {
+  let queued = 0;
+  for (const t of tenants) if (await boss.send(QUEUE, { tenantId: t, reason }, { singletonKey: t })) queued++;
+  return queued;
+}
+
+export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; failed: number }> {
+  const worker = `${hostname()}:${process.pid}`;
+  retryLog = o.log;
+  const boss = await withRetry(() => startBoss(o.storeUrl, o.log), 'queue');
+  const store = retryingStore(await withRetry(() => o.openStore(), 'store'));
+  let active = 0;
+  let jobs = 0;
+  let failed = 0;
+  let idleSince = Date.now();
+  o.log('worker.start', { concurrency: o.concurrency, leaseMs: o.leaseMs, tenantRate: o.limits.tenantRate, appRate: o.limits.appRate });
+
+  const exportTenant = async (job: PgBoss.Job<{ tenantId: string }>): Promise<void> => {
+    const tenantId = job.data.tenantId;
+    if (!(await withRetry(() => o.db.acquireLease(tenantId, worker, job.id, o.leaseMs)))) {
+      // Another worker is exporting this tenant: try again once its lease could have ended.
+      o.log('job.busy', { tenant: tenantId });
+      await boss.sendAfter(QUEUE, { tenantId, reason: 'busy' }, { singletonKey: tenantId }, Math.ceil(o.leaseMs / 1000));
+      return;
+    }
+    const stop = new AbortController();
+    let leaseLost = false;
+    const beat = setInterval(() => {
+      void withRetry(() => o.db.heartbeat(tenantId, worker, o.leaseMs)).then((ok) => {
+        if (!ok) {
+          leaseLost = true;
+          o.log('lease.lost', { tenant: tenantId });
+          stop.abort();
+        }
+      }, () => stop.abort());
+    }, Math.max(1000, Math.floor(o.leaseMs / 3)));
+    const onStop = () => stop.abort();
+    o.stop.addEventListener('abort', onStop);
+    const started = Date.now();
+    try {
+      const entry = await withRetry(() => o.db.get(tenantId));
+      if (!entry) {
+        o.log('job.skipped', { tenant: tenantId, reason: 'no longer in the fleet' });
+        return;
+      }
+      const config = await o.resolveTarget(targetFlags(entry));
+      const credential = entry.credentialKind === 'azure-identity' && o.azureCredential ? await o.azureCredential(entry.credentialRef ?? '') : undefined;
+      const client = createClient(config, { ...(credential ? { credential } : {}), transport: { keepTrace: false } });
+      try {
+        const limiter = new FleetGate(o.db, config.tenantId, config.clientId ?? entry.clientId, o.limits);
+        await client.credential.getToken(config.scope);
+        const users = await resolveTargets(client.graph, { kind: 'licensed' }, { signal: stop.signal });
+        const summary: ExportSummary = await runExport({
+          tenantId: config.tenantId, store, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
+          users, limiter, stop: stop.signal, runOptions: { fleet: true, worker, job: job.id },
+        });
+        o.log('job.done', {
+          tenant: tenantId, status: summary.status, users: summary.users, exported: summary.exported, new: summary.new, requests: summary.requests,
+          throttled: summary.throttled, failures: summary.failures.length, ms: Date.now() - started,
+        });
+        // A lost lease means another worker took the tenant over (this one was too slow to
+        // heartbeat): it resumes from the cursors, so this job is handed over, not failed.
+        if (summary.status === 'interrupted' && !o.stop.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
+      } finally {
+        await client.close();
+      }
+    } catch (e) {
+      if (!leaseLost) throw e;
+      o.log('job.handedOver', { tenant: tenantId, error: (e as Error).message });
+    } finally {
+      clearInterval(beat);
+      o.stop.removeEventListener('abort', onStop);
+      await withRetry(() => o.db.releaseLease(tenantId, worker)).catch(() => undefined);
+    }
+  };
+
+  const handler = async ([job]: PgBoss.Job<{ tenantId: string }>[]) => {
+    if (!job) return;
+    active++;
+    jobs++;
+    o.log('job.start', { tenant: job.data.tenantId, job: job.id });
+    try {
+      await exportTenant(job);
+    } catch (e) {
+      failed++;
+      o.log('job.failed', { tenant: job.data.tenantId, error: (e as Error).message });
+      throw e;
+    } finally {
+      active--;
+      idleSince = Date.now();
+    }
+  };
+  for (let i = 0; i < o.concurrency; i++) await boss.work(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, handler);
+
+  // Housekeeping: leases of dead workers re-queue their tenants; due schedules are enqueued.
+  while (!o.stop.aborted) {
+    try {
+      for (const l of await o.db.reapExpiredLeases()) {
+        o.log('lease.expired', { tenant: l.tenantId, worker: l.worker });
+        if (l.jobId) await boss.fail(QUEUE, l.jobId).catch(() => undefined);
+        await enqueue(boss, [l.tenantId], 'lease expired');
+      }
+      const due = await o.db.claimDue();
+      if (due.length) o.log('schedule.due', { tenants: due.length, queued: await enqueue(boss, due, 'schedule') });
+      if (o.exitWhenIdle && active === 0 && Date.now() - idleSince > 3000) {
+        const waiting = await boss.getQueueSize(QUEUE);
+        const leases = await o.db.leases();
+        if (waiting === 0 && leases.length === 0) break;
+      }
+    } catch (e) {
+      o.log('worker.error', { error: (e as Error).message });
+    }
+    await sleep(1000, undefined, { signal: o.stop }).catch(() => undefined);
+  }
+  o.log('worker.stop', { jobs, failed });
+  await boss.stop({ graceful: true, wait: true, timeout: 30_000 }).catch(() => undefined);
+  await store.close();
+  return { jobs, failed };
+}
