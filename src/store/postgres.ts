@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './schema.js';
-import { columnsOf } from './columns.js';
+import { columnsOf, outcomeFromRow } from './columns.js';
 import {
   StoreOpenError, type Conversation, type InteractionFilter, type PageWrite, type PageWriteResult, type RunRecord, type Store, type StoredInteraction,
   type StoredUser, type StoreStats, type UserCursor, type UserOutcome, type QueuedNotification, type WatchSubscription,
@@ -242,16 +242,7 @@ export class PostgresStore implements Store {
 
   async outcomes(runId: number): Promise<UserOutcome[]> {
     const r = await this.pool.query('SELECT * FROM user_outcomes WHERE run_id = $1 ORDER BY outcome, user_principal_name NULLS FIRST, user_id', [runId]);
-    return r.rows.map((row: Row) => {
-      const o: UserOutcome = {
-        userId: row.user_id as string, userPrincipalName: (row.user_principal_name as string | null) ?? null, outcome: row.outcome as UserOutcome['outcome'],
-        interactions: row.interactions as number, added: row.added as number, pages: row.pages as number,
-      };
-      for (const [k, col] of [['status', 'status'], ['code', 'code'], ['message', 'message'], ['requestId', 'request_id'], ['clientRequestId', 'client_request_id'], ['date', 'date'], ['verdict', 'verdict']] as const) {
-        if (row[col] !== null && row[col] !== undefined) (o as unknown as Record<string, unknown>)[k] = row[col];
-      }
-      return o;
-    });
+    return r.rows.map(outcomeFromRow);
   }
 
   /** Keyset pages of CHUNK rows: no cursor or transaction stays open across a yield. */

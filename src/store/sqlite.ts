@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AiInteraction } from '../client/models.js';
-import { columnsOf } from './columns.js';
+import { columnsOf, outcomeFromRow } from './columns.js';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
 import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
@@ -251,16 +251,7 @@ export class SqliteStore implements Store, StoreReader {
 
   async outcomes(runId: number): Promise<UserOutcome[]> {
     const rows = this.db.prepare('SELECT * FROM user_outcomes WHERE run_id = ? ORDER BY outcome, user_principal_name, user_id').all(runId) as Row[];
-    return rows.map((r) => {
-      const o: UserOutcome = {
-        userId: r.user_id as string, userPrincipalName: (r.user_principal_name as string | null) ?? null, outcome: r.outcome as UserOutcome['outcome'],
-        interactions: r.interactions as number, added: r.added as number, pages: r.pages as number,
-      };
-      for (const [k, col] of [['status', 'status'], ['code', 'code'], ['message', 'message'], ['requestId', 'request_id'], ['clientRequestId', 'client_request_id'], ['date', 'date'], ['verdict', 'verdict']] as const) {
-        if (r[col] !== null && r[col] !== undefined) (o as unknown as Record<string, unknown>)[k] = r[col];
-      }
-      return o;
-    });
+    return rows.map(outcomeFromRow);
   }
 
   /** Keyset pages of CHUNK rows: no statement stays open across a yield, so writes can interleave. */
