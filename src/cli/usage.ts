@@ -1,4 +1,6 @@
 // A mistake in how copilog was called (exit code 2), as opposed to a diagnosed failure (1).
+import type { Pseudonymizer } from '../formats/pseudonymize.js';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -34,5 +36,17 @@ export function checkEmulatorUrl(v: string): void {
   }
   if (u.pathname.replace(/\/+$/, '') !== '' || u.search || u.hash) {
     throw new UsageError(`--emulator takes the emulator's base URL (${u.origin}), not '${v}': drop '${u.pathname}${u.search}${u.hash}'`);
+  }
+}
+
+/** --pseudonymize KEYFILE: the pseudonymizer, or undefined without the flag; a bad key file is a usage error. */
+export async function pseudonymizerFrom(keyFile: string | undefined): Promise<Pseudonymizer | undefined> {
+  if (keyFile === undefined) return undefined;
+  const { KeyFileError, Pseudonymizer, readKeyFile } = await import('../formats/pseudonymize.js');
+  try {
+    return new Pseudonymizer(readKeyFile(keyFile));
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new UsageError(e.message);
+    throw e;
   }
 }

@@ -1,6 +1,6 @@
 // The typed columns every store keeps beside an item's raw JSON: what people filter and order on.
 import type { AiInteraction } from '../client/models.js';
-import type { UserOutcome } from './types.js';
+import type { UserCursor, UserOutcome } from './types.js';
 
 export function columnsOf(item: AiInteraction): { createdMs: number; appClass: string | null; interactionType: string | null; sessionId: string | null; requestId: string | null; conversationType: string | null } {
   const createdMs = Date.parse(item.createdDateTime);
@@ -25,3 +25,14 @@ export function outcomeFromRow(row: Record<string, unknown>): UserOutcome {
   }
   return o;
 }
+
+/** A cursors row as a UserCursor (the same columns in every store). */
+export const cursorFromRow = (r: Record<string, unknown>): UserCursor => ({
+  userId: r.user_id as string,
+  scope: r.scope as string,
+  watermarkMs: (r.watermark_ms as number | null) ?? null,
+  window: r.window_from_ms === null ? null : {
+    fromMs: r.window_from_ms as number, toMs: r.window_to_ms as number, nextLink: (r.next_link as string | null) ?? null, pages: (r.window_pages as number) ?? 0,
+  },
+  updatedAt: r.updated_at as string,
+});

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './schema.js';
-import { columnsOf, outcomeFromRow } from './columns.js';
+import { columnsOf, cursorFromRow, outcomeFromRow } from './columns.js';
 import {
   StoreOpenError, type Conversation, type InteractionFilter, type PageWrite, type PageWriteResult, type RunRecord, type Store, type StoredInteraction,
   type StoredUser, type StoreStats, type UserCursor, type UserOutcome, type QueuedNotification, type WatchSubscription,
@@ -139,16 +139,6 @@ function filterSql(f: InteractionFilter, params: unknown[]): string {
   if (f.sessionId !== undefined) clauses.push(`session_id = ${p(f.sessionId)}`);
   return clauses.length ? clauses.join(' AND ') : 'true';
 }
-
-const cursorFromRow = (r: Row): UserCursor => ({
-  userId: r.user_id as string,
-  scope: r.scope as string,
-  watermarkMs: (r.watermark_ms as number | null) ?? null,
-  window: r.window_from_ms === null ? null : {
-    fromMs: r.window_from_ms as number, toMs: r.window_to_ms as number, nextLink: (r.next_link as string | null) ?? null, pages: (r.window_pages as number) ?? 0,
-  },
-  updatedAt: r.updated_at as string,
-});
 
 // The page and its cursor in one statement. (xmax = 0) tells a row inserted by this statement
 // from one updated; an unchanged item matches the WHERE of DO UPDATE and returns nothing.

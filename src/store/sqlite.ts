@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AiInteraction } from '../client/models.js';
-import { columnsOf, outcomeFromRow } from './columns.js';
+import { columnsOf, cursorFromRow, outcomeFromRow } from './columns.js';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
 import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
@@ -141,16 +141,6 @@ function filterSql(f: InteractionFilter, alias = ''): { where: string; params: u
   if (f.sessionId !== undefined) { clauses.push(`${a}session_id = ?`); params.push(f.sessionId); }
   return { where: clauses.length ? clauses.join(' AND ') : '1', params };
 }
-
-const cursorFromRow = (r: Row): UserCursor => ({
-  userId: r.user_id as string,
-  scope: r.scope as string,
-  watermarkMs: (r.watermark_ms as number | null) ?? null,
-  window: r.window_from_ms === null ? null : {
-    fromMs: r.window_from_ms as number, toMs: r.window_to_ms as number, nextLink: (r.next_link as string | null) ?? null, pages: (r.window_pages as number) ?? 0,
-  },
-  updatedAt: r.updated_at as string,
-});
 
 export class SqliteStore implements Store, StoreReader {
   private readonly insert: Database.Statement;

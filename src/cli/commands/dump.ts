@@ -3,10 +3,9 @@
 // of millions never sits in memory. Exit 0 done, 1 failed while writing, 2 usage error, 130 Ctrl-C.
 import { Command } from 'commander';
 import type { Format } from '../../formats/index.js';
-import { KeyFileError, Pseudonymizer, readKeyFile } from '../../formats/pseudonymize.js';
 import { openSink, SinkOpenError, type Sink } from '../../formats/sink.js';
 import type { InteractionFilter, Store } from '../../store/index.js';
-import { UsageError } from '../usage.js';
+import { pseudonymizerFrom, UsageError } from '../usage.js';
 import { appClassName, parseInstant } from './export.js';
 
 interface DumpFlags {
@@ -53,15 +52,7 @@ export function dumpCommand(): Command {
       const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
       const untilMs = o.until !== undefined ? parseInstant('--until', o.until) : undefined;
       if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) throw new UsageError(`--since (${o.since}) must be before --until (${o.until})`);
-      let pseudonymizer: Pseudonymizer | undefined;
-      if (o.pseudonymize !== undefined) {
-        try {
-          pseudonymizer = new Pseudonymizer(readKeyFile(o.pseudonymize));
-        } catch (e) {
-          if (e instanceof KeyFileError) throw new UsageError(e.message);
-          throw e;
-        }
-      }
+      const pseudonymizer = await pseudonymizerFrom(o.pseudonymize);
 
       let store: Store;
       try {

@@ -1,7 +1,7 @@
 // copilog serve and copilog report: the store in a browser, and the dashboard as one HTML file.
 // Heavy modules (fastify, sanitize-html, the store) load inside the actions so `copilog --help` stays fast.
 import { Command } from 'commander';
-import { parsePort, UsageError } from '../usage.js';
+import { parsePort, pseudonymizerFrom, UsageError } from '../usage.js';
 
 interface ServeFlags { store?: string; port: string; host: string; token?: string }
 interface ReportFlags { store?: string; out?: string; pseudonymize?: string; tenant?: string; since?: string; until?: string; top: string }
@@ -69,16 +69,7 @@ export function reportCommand(): Command {
       if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) throw new UsageError(`--since (${o.since}) must be before --until (${o.until})`);
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1 || top > 100) throw new UsageError(`--top must be a whole number from 1 to 100, not '${o.top}'`);
-      const { KeyFileError, Pseudonymizer, readKeyFile } = await import('../../formats/pseudonymize.js');
-      let pseudonymizer;
-      if (o.pseudonymize !== undefined) {
-        try {
-          pseudonymizer = new Pseudonymizer(readKeyFile(o.pseudonymize));
-        } catch (e) {
-          if (e instanceof KeyFileError) throw new UsageError(e.message);
-          throw e;
-        }
-      }
+      const pseudonymizer = await pseudonymizerFrom(o.pseudonymize);
       const { isStoreReader } = await import('../../store/index.js');
       const { renderReport, reportData } = await import('../../serve/report.js');
       const { openSink, SinkOpenError } = await import('../../formats/sink.js');
