@@ -8,8 +8,9 @@ const main = new URL('../dist/cli/main.js', import.meta.url);
 const stamp = new URL('../dist/.built', import.meta.url);
 const src = new URL('../src/', import.meta.url);
 if (!existsSync(main)) fail('dist/cli/main.js is missing');
-// src/ exists only in a clone (the package ships dist/ alone); `npm run build` writes the stamp.
-if (existsSync(src)) {
+// The TypeScript sources exist only in a clone: the package ships dist/ and, of src/, only serve's
+// static web files. `npm run build` writes the stamp.
+if (existsSync(new URL('cli/main.ts', src))) {
   if (!existsSync(stamp)) fail('dist/ was not built by npm run build');
   const built = statSync(stamp).mtimeMs;
   const newer = readdirSync(src, { recursive: true }).find((f) => String(f).endsWith('.ts') && statSync(new URL(String(f), src)).mtimeMs > built);

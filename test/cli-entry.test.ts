@@ -72,6 +72,13 @@ test('bin/copilog.js: one line saying to build when dist/ is missing or older th
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'ran dist\n');
 
+    // The package ships serve's web files under src/serve/web/ (and no stamp): still a package.
+    mkdirSync(join(installed, 'src', 'serve', 'web'), { recursive: true });
+    writeFileSync(join(installed, 'src', 'serve', 'web', 'app.js'), '');
+    r = run(installed);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'ran dist\n');
+
     // A clone: src/ edited after the last build.
     const clone = scratch({ dist: true, stamp: true, src: true });
     dirs.push(clone);
