@@ -63,9 +63,14 @@ export function doctorCommand(): Command {
       // Loaded when the command runs, so that copilog --help stays fast.
       const { doctorDeadline, runDoctor } = await import('../doctor/run.js');
       const deadline = doctorDeadline(startedAtMs, o.timeout);
+      // Before the checks start nothing has been diagnosed: that ends like the configuration
+      // step's own time-out (exit 2), not like a diagnosed failure (exit 1).
+      let diagnosing = false;
       setTimeout(() => {
-        process.stderr.write(`copilog: doctor stopped: --timeout ${o.timeout} s reached\n`);
-        process.exit(1);
+        process.stderr.write(diagnosing
+          ? `copilog: doctor stopped: --timeout ${o.timeout} s reached\n`
+          : `copilog: the time limit ran out before copilog could ask anything (--timeout ${o.timeout} s reached during start-up); allow more time (copilog doctor --timeout SECONDS).\n`);
+        process.exit(diagnosing ? 1 : 2);
       }, Math.max(0, startedAtMs + o.timeout * 1000 + 500 - Date.now())).unref();
       validateFlags(o);
       if (o.bundle !== undefined) {
@@ -98,6 +103,7 @@ export function doctorCommand(): Command {
       const users = o.user.filter((u, i) => o.user.findIndex((v) => v.toLowerCase() === u.toLowerCase()) === i);
       const argv = process.argv.slice(2);
       const live = liveChecks(!o.json && process.stderr.isTTY === true, process.stdout.isTTY === true);
+      diagnosing = true;
       const report = await runDoctor({ config, catalog, users, accessToken, timeoutSeconds: o.timeout, startedAtMs, deadline, command: argv.slice(argv.indexOf('doctor') + 1), onCheck: live.onCheck });
       live.done();
       const secrets = [
