@@ -6,7 +6,7 @@
 // overall deadline and the caller's AbortSignal, each of which also ends a connection that hangs
 // before TCP or TLS completes.
 import { randomUUID } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, buildConnector, DecoratorHandler, ProxyAgent, request, type Dispatcher } from 'undici';
 import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
@@ -198,7 +198,9 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions = {}) {
     // An extra CA is added to Node's roots, not swapped for them (a proxy CA must not lock out Graph).
-    const tls = options.ca ? { ca: [...rootCertificates, String(options.ca)] } : {};
+    // One secure context for every connection: given as `ca`, each TLS connection would parse
+    // Node's ~150 roots again (CPU, and native memory that a long export never gets back).
+    const tls = options.ca ? { secureContext: createSecureContext({ ca: [...rootCertificates, String(options.ca)] }) } : {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY;
     // undici ignores a request's abort signal until its connection is up, and its own connect
