@@ -15,7 +15,7 @@ type Row = Record<string, unknown>;
 /** The store schema whose search index this reader asks (v4: text and tags columns). */
 const SEARCH_SCHEMA = 4;
 /** Up to this many matches are sorted by time at once; more are searched a time block at a time (see searchIndex). */
-const COLLECT_MAX = 20_000;
+const COLLECT_MAX = 2_000;
 const KEYSET = '(i.created_ms < ? OR (i.created_ms = ? AND i.seq < ?))';
 
 interface Key { seq: number; created_ms: number }
@@ -158,26 +158,16 @@ export class SqliteReader {
       paged.params.push(after.createdMs, after.createdMs, after.seq);
     }
     const need = q.limit + 1;
-    if (candidates <= collectMax) {
-      const keys = this.collect(match, paged, need);
-      // Without dates every candidate matches; with them, the days at either end are cut exactly.
-      const counted = ranged ? this.exactCount(match, bounds) : candidates;
-      return { keys, counted };
-    }
-    let counted = candidates > COUNT_CAP ? candidates : this.ftsCount(match, COUNT_CAP + 1);
-    if (ranged && counted <= COUNT_CAP) counted = this.exactCount(match, bounds);
-    else if (ranged) {
-      // Days wholly inside the range need no exact check: if they alone hold more than the cap, so does the range.
-      const firstWhole = q.sinceMs === undefined ? dayOf(span.lo) : Math.ceil(q.sinceMs / DAY_MS);
-      const lastWhole = q.untilMs === undefined ? dayOf(span.hi) : Math.floor(q.untilMs / DAY_MS) - 1;
-      const whole = firstWhole <= lastWhole ? this.ftsCount(`${base} AND ${tags(coverTags(firstWhole, lastWhole))}`, COUNT_CAP + 1) : 0;
-      if (whole <= COUNT_CAP) counted = this.exactCount(match, bounds);
-    }
+    // Counted up to the cap: the index counts without reading the table, but for the days a range cuts in two.
+    const counted = ranged ? this.countRange(base, bounds, q, span)
+      : candidates <= collectMax || candidates > COUNT_CAP ? candidates : this.ftsCount(match, COUNT_CAP + 1);
+    if (candidates <= collectMax) return { keys: this.collect(match, paged, need), counted };
     const keys: Key[] = [];
     const top = Math.min(span.hi, after ? after.createdMs : span.hi);
     const firstDay = dayOf(span.lo);
     let day = dayOf(top);
     let widest = 0;
+    let firstBlock = true;
     while (keys.length < need && day >= firstDay) {
       // The widest block (up to `widest`) that ends on `day`: blocks are aligned, so each day is asked once.
       let level = 0;
@@ -186,11 +176,27 @@ export class SqliteReader {
       const want = need - keys.length;
       const got = this.collect(`${base} AND ${tags([blockTag(level, block)])}`, paged, want);
       keys.push(...got);
+      // A whole block that did not fill the page: fewer than `want` matches in 2^level days, so a
+      // block 8 times as wide holds a few hundred at most, if they keep coming at that rate. The
+      // first block is one day cut at the top (the newest interaction or the cursor): it says little.
+      if (got.length < want && !firstBlock) widest = Math.min(Math.max(widest, level) + 3, TIME_LEVELS[TIME_LEVELS.length - 1]!);
+      firstBlock = false;
       day = block * 2 ** level - 1;
-      // A block that did not fill the page: the matches are sparse here, ask for wider blocks.
-      if (got.length < want) widest = Math.min(widest + 3, TIME_LEVELS[TIME_LEVELS.length - 1]!);
     }
     return { keys, counted };
+  }
+
+  /** Matches within [since, until), counted up to the cap: whole days by the index alone, the (at most two) days the range cuts exactly. */
+  private countRange(base: string, bounds: Where, q: SearchQuery, span: { lo: number; hi: number }): number {
+    const tags = (values: string[]) => `{tags} : (${values.map((v) => `"${v}"`).join(' OR ')})`;
+    const firstWhole = q.sinceMs === undefined ? dayOf(span.lo) : Math.ceil(q.sinceMs / DAY_MS);
+    const lastWhole = q.untilMs === undefined ? dayOf(span.hi) : Math.floor(q.untilMs / DAY_MS) - 1;
+    let n = firstWhole <= lastWhole ? this.ftsCount(`${base} AND ${tags(coverTags(firstWhole, lastWhole))}`, COUNT_CAP + 1) : 0;
+    for (const day of new Set([dayOf(span.lo), dayOf(span.hi)])) {
+      if (n > COUNT_CAP) break;
+      if (day < firstWhole || day > lastWhole) n += this.exactCount(`${base} AND ${tags([blockTag(0, day)])}`, bounds);
+    }
+    return n;
   }
 
   private ftsCount(match: string, cap: number): number {
