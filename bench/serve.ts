@@ -2,7 +2,9 @@
 // beside a baseline in the same run: the same words found by a LIKE scan of the stored JSON
 // (what a store without the FTS index would do).
 //
-//   node --import tsx bench/serve.ts [interactions=1000000] [requests=200] [--store PATH]
+//   node --import tsx bench/serve.ts [interactions=1000000] [requests=200] [--store PATH] [--only REGEX]
+//
+// --only runs the measurements whose name matches (the warm-up always runs).
 //
 // Builds the store once (generated histories written through SqliteStore.upsertPage, so the
 // search index is maintained as export maintains it) and reuses it on later runs.
@@ -17,6 +19,7 @@ import { startServer } from '../src/serve/server.js';
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args.splice(i, 2)[1] : undefined; };
 const storeFlag = flag('--store');
+const only = flag('--only');
 const TOTAL = Number(args[0] ?? 1_000_000);
 const REQUESTS = Number(args[1] ?? 200);
 const PER_USER = 500;
@@ -54,6 +57,7 @@ function pct(lat: number[]): { p50: number; p95: number; max: number } {
 }
 
 async function measure(name: string, n: number, url: (i: number) => string | Promise<string>): Promise<void> {
+  if (only && name !== 'warm-up' && !new RegExp(only).test(name)) return;
   const lat: number[] = [];
   let hits = 0;
   for (let i = 0; i < n; i++) {
@@ -121,16 +125,18 @@ try {
   });
   await measure('usage (dashboard aggregates), whole store', 5, () => `${base}/api/usage`);
   // Baseline: the same one-word searches as a LIKE scan over the JSON, first page only.
-  const like = store.db.prepare(`SELECT seq FROM interactions WHERE json LIKE ? ORDER BY created_ms DESC, seq DESC LIMIT 25`);
-  const lat: number[] = [];
-  const n = Math.min(20, REQUESTS);
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    like.all(`%${words[i % words.length]}%`);
-    lat.push(performance.now() - t);
+  if (!only || new RegExp(only).test('baseline: LIKE scan')) {
+    const like = store.db.prepare(`SELECT seq FROM interactions WHERE json LIKE ? ORDER BY created_ms DESC, seq DESC LIMIT 25`);
+    const lat: number[] = [];
+    const n = Math.min(20, REQUESTS);
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      like.all(`%${words[i % words.length]}%`);
+      lat.push(performance.now() - t);
+    }
+    const p = pct(lat);
+    console.log(`  ${'baseline: LIKE scan of the JSON, one word'.padEnd(44)} n=${String(n).padStart(4)}  p50 ${fmt(p.p50).padStart(8)} ms  p95 ${fmt(p.p95).padStart(8)} ms  max ${fmt(p.max).padStart(8)} ms  (in process, no HTTP)`);
   }
-  const p = pct(lat);
-  console.log(`  ${'baseline: LIKE scan of the JSON, one word'.padEnd(44)} n=${String(n).padStart(4)}  p50 ${fmt(p.p50).padStart(8)} ms  p95 ${fmt(p.p95).padStart(8)} ms  max ${fmt(p.max).padStart(8)} ms  (in process, no HTTP)`);
 } finally {
   await server.close();
   await store.close();

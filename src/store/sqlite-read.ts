@@ -19,6 +19,9 @@ const COLLECT_MAX = 2_000;
 const KEYSET = '(i.created_ms < ? OR (i.created_ms = ? AND i.seq < ?))';
 
 interface Key { seq: number; created_ms: number }
+
+/** Any of these tags (src/store/tags.ts), as an FTS5 expression on the tags column. */
+const tags = (values: string[]): string => `{tags} : (${values.map((v) => `"${v}"`).join(' OR ')})`;
 interface Found { keys: Key[]; counted: number }
 
 export class SearchCursorError extends Error {
@@ -132,7 +135,6 @@ export class SqliteReader {
   private searchIndex(q: SearchQuery, text: string | null, after: { createdMs: number; seq: number } | undefined): Found {
     const groups: string[] = [];
     if (text) groups.push(`{text} : (${text})`);
-    const tags = (values: string[]) => `{tags} : (${values.map((v) => `"${v}"`).join(' OR ')})`;
     if (q.tenantId !== undefined) groups.push(tags([tenantTag(q.tenantId)]));
     if (q.userIds?.length) groups.push(tags(q.userIds.map(userTag)));
     if (q.appClasses?.length) groups.push(tags(q.appClasses.map(appTag)));
@@ -188,7 +190,6 @@ export class SqliteReader {
 
   /** Matches within [since, until), counted up to the cap: whole days by the index alone, the (at most two) days the range cuts exactly. */
   private countRange(base: string, bounds: Where, q: SearchQuery, span: { lo: number; hi: number }): number {
-    const tags = (values: string[]) => `{tags} : (${values.map((v) => `"${v}"`).join(' OR ')})`;
     const firstWhole = q.sinceMs === undefined ? dayOf(span.lo) : Math.ceil(q.sinceMs / DAY_MS);
     const lastWhole = q.untilMs === undefined ? dayOf(span.hi) : Math.floor(q.untilMs / DAY_MS) - 1;
     let n = firstWhole <= lastWhole ? this.ftsCount(`${base} AND ${tags(coverTags(firstWhole, lastWhole))}`, COUNT_CAP + 1) : 0;
