@@ -12,7 +12,7 @@ export interface Migration {
  * SQL functions the SQLite migrations call, registered on the connection before they run (the
  * store's own code computes the same values for new rows).
  */
-export const SQLITE_FUNCTIONS = { searchText: 'copilog_search_text' } as const;
+export const SQLITE_FUNCTIONS = { searchText: 'copilog_search_text', searchTags: 'copilog_search_tags' } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -146,6 +146,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX notifications_pending ON notifications (tenant_id, processed_at, seq);
     `,
+  },
+  {
+    // v4, for copilog serve on large stores: the search index gains a second column, tags
+    // (src/store/tags.ts: tenant, user, appClass, interactionType and the day in blocks of 1, 8,
+    // 64 and 512 days), so filters narrow inside the index and a common word is searched a few
+    // days at a time, newest first. The index is rebuilt from the stored JSON (the text column is
+    // the same as v2's), then merged into one segment. interactions_by_seq gives each match's
+    // time without reading its row (rows hold the JSON: one page read each).
+    sqlite: `
+      DROP TABLE interaction_text;
+      CREATE VIRTUAL TABLE interaction_text USING fts5 (text, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+      INSERT INTO interaction_text (rowid, text, tags)
+        SELECT seq, copilog_search_text(json), copilog_search_tags(tenant_id, user_id, app_class, interaction_type, created_ms) FROM interactions;
+      INSERT INTO interaction_text (interaction_text) VALUES ('optimize');
+      CREATE INDEX interactions_by_seq ON interactions (seq, created_ms);
+    `,
+    // SQLite only (serve's search index), as v2: nothing changes on PostgreSQL.
+    postgres: `SELECT 1`,
   },
 ];
 

@@ -10,6 +10,7 @@ import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
 import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
 import { SqliteReader } from './sqlite-read.js';
+import { searchTags } from './tags.js';
 import { searchText } from './text.js';
 import {
   StoreOpenError, type Conversation, type InteractionFilter, type PageWrite, type PageWriteResult, type RunRecord, type Store, type StoredInteraction,
@@ -107,6 +108,8 @@ export async function openSqliteStore(path: string, o: OpenOptions = {}): Promis
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 10000');
       db.function(SQLITE_FUNCTIONS.searchText, { deterministic: true }, (json: unknown) => searchText(JSON.parse(String(json)) as AiInteraction));
+      db.function(SQLITE_FUNCTIONS.searchTags, { deterministic: true }, (tenantId: unknown, userId: unknown, appClass: unknown, interactionType: unknown, createdMs: unknown) =>
+        searchTags({ tenantId: String(tenantId), userId: String(userId), appClass: appClass === null ? null : String(appClass), interactionType: interactionType === null ? null : String(interactionType), createdMs: Number(createdMs) }));
       migrate(db);
     }
   } catch (e) {
@@ -158,8 +161,8 @@ export class SqliteStore implements Store, StoreReader {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_id, id) DO NOTHING`);
     this.update = ro ? undefined as never : db.prepare(`UPDATE interactions SET created_ms = ?, created_date_time = ?, app_class = ?, interaction_type = ?, session_id = ?,
       request_id = ?, conversation_type = ?, json = ?, last_run = ? WHERE tenant_id = ? AND user_id = ? AND id = ? AND json <> ? RETURNING seq`);
-    // The search index follows every insert and change in the same transaction (schema v2).
-    this.putText = ro ? undefined as never : db.prepare('INSERT INTO interaction_text (rowid, text) VALUES (?, ?)');
+    // The search index follows every insert and change in the same transaction (schema v2; tags since v4).
+    this.putText = ro ? undefined as never : db.prepare('INSERT INTO interaction_text (rowid, text, tags) VALUES (?, ?, ?)');
     this.dropText = ro ? undefined as never : db.prepare('DELETE FROM interaction_text WHERE rowid = ?');
     this.reader = new SqliteReader(db);
     this.putCursor = ro ? undefined as never : db.prepare(`INSERT INTO cursors (tenant_id, user_id, scope, watermark_ms, window_from_ms, window_to_ms, next_link, window_pages, updated_at)
@@ -174,14 +177,14 @@ export class SqliteStore implements Store, StoreReader {
         const ins = this.insert.run(p.tenantId, p.userId, item.id, c.createdMs, item.createdDateTime, c.appClass, c.interactionType, c.sessionId, c.requestId, c.conversationType, json, p.runId, p.runId);
         if (ins.changes === 1) {
           added++;
-          this.putText.run(ins.lastInsertRowid, searchText(item));
+          this.putText.run(ins.lastInsertRowid, searchText(item), searchTags({ tenantId: p.tenantId, userId: p.userId, ...c }));
           continue;
         }
         const upd = this.update.get(c.createdMs, item.createdDateTime, c.appClass, c.interactionType, c.sessionId, c.requestId, c.conversationType, json, p.runId, p.tenantId, p.userId, item.id, json) as { seq: number } | undefined;
         if (upd) {
           changed++;
           this.dropText.run(upd.seq);
-          this.putText.run(upd.seq, searchText(item));
+          this.putText.run(upd.seq, searchText(item), searchTags({ tenantId: p.tenantId, userId: p.userId, ...c }));
         }
       }
       const w = p.cursor.window;

@@ -9,7 +9,7 @@ interface ReportFlags { store?: string; out?: string; pseudonymize?: string; ten
 async function openForReading(flag: string | undefined) {
   const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
   try {
-    // Opened for writing once so an older store gets its search index (schema v2); never created.
+    // Opened for writing once so an older store gets its search index (schema v2, tags since v4); never created.
     return await openStore(storeTarget(flag), { mustExist: true });
   } catch (e) {
     if (e instanceof StoreOpenError) throw new UsageError(e.message);
