@@ -15,7 +15,7 @@ import * as x509 from '@peculiar/x509';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { CHANGE_TRACKING_APP_ID } from '../graph/ids.js';
 import { isPostgresTarget } from '../store/index.js';
-import type { Transport } from '../client/transport.js';
+import { NO_RETRY, type Transport } from '../client/transport.js';
 
 /** A certificate Graph encrypts to, with its private key; the id is what subscriptions name it by. */
 export interface EncryptionKey {
@@ -140,7 +140,8 @@ export class ValidationTokenVerifier {
   private async refresh(): Promise<void> {
     this.fetching ??= (async () => {
       try {
-        const r = await this.o.transport.send({ method: 'GET', url: `${this.o.authority.replace(/\/+$/, '')}/discovery/v2.0/keys`, untraced: true });
+        // One short attempt: a batch waits on it, and Graph wants its answer within 3 s.
+        const r = await this.o.transport.send({ method: 'GET', url: `${this.o.authority.replace(/\/+$/, '')}/discovery/v2.0/keys`, untraced: true, retry: NO_RETRY, timeoutMs: 2500 });
         if (r.status !== 200) throw new Error(`the authority's JWKS answered ${r.status}`);
         this.jwks = createLocalJWKSet(r.json<JSONWebKeySet>());
         this.fetchedAt = Date.now();
@@ -149,6 +150,11 @@ export class ValidationTokenVerifier {
       }
     })();
     return this.fetching;
+  }
+
+  /** Read the JWKS ahead of the first batch (best effort: a failure is retried when a batch needs it). */
+  async prefetch(): Promise<void> {
+    await this.refresh().catch(() => undefined);
   }
 
   /**

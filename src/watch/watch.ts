@@ -108,6 +108,8 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const reason = status === 413 ? 'body too large' : status === 415 ? 'unsupported content type' : status === 400 ? 'malformed body' : 'receiver error';
     emit({ type: 'received', accepted: 0, refused: 0, status, reason });
+    // Our own failure (the store, the run): its message, which carries no request body.
+    if (status === 500) emit({ type: 'error', message: `receiver: ${(err as Error).message}` });
     return reply.code(status).send();
   });
   let wake: () => void = () => undefined;
@@ -358,6 +360,7 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
     }
   };
 
+  await verifier?.prefetch();
   await reconcile();
   // Downtime is covered first: an incremental export of every target, then the queue.
   running = running.then(catchUp).then(loop);
