@@ -266,8 +266,11 @@ describe('subscriptions: deliveries', () => {
     for (const batch of rx.notifications) {
       assert.ok(Array.isArray(batch.validationTokens) && batch.validationTokens.length > 0);
       for (const vt of batch.validationTokens) {
-        const { payload } = await jwtVerify(vt, jwks, { audience: appId });
-        assert.equal(payload.azp ?? payload.appid, '0bf30f3b-4a52-48df-9a82-234910c4a086');
+        // What copilog watch --rich checks: signature, issuer and tenant, audience, caller, expiry on the emulator's clock.
+        const { payload } = await jwtVerify(vt, jwks, { audience: appId, issuer: `https://sts.windows.net/${tid}/`, algorithms: ['RS256'], requiredClaims: ['exp'], currentDate: new Date(await now()) });
+        assert.equal(payload.tid, tid);
+        assert.equal(payload.azp, '0bf30f3b-4a52-48df-9a82-234910c4a086');
+        assert.equal(payload.appid, '0bf30f3b-4a52-48df-9a82-234910c4a086');
       }
     }
     const seen = new Map<string, any>();

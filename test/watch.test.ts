@@ -3,6 +3,8 @@
 // then `missed` with dropped notifications) loses nothing; a wrong clientState is refused.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
@@ -10,6 +12,9 @@ import { resolveConfig } from '../src/client/config.js';
 import { createClient, type CopilogClient } from '../src/client/index.js';
 import { resolveTargets, type TargetUser } from '../src/export/users.js';
 import { openStore, type Store } from '../src/store/index.js';
+import { generateKeyPair, SignJWT } from 'jose';
+import { encryptResource } from '../src/emulator/subscriptions.js';
+import { encryptionKeyPath, ensureEncryptionKey, type EncryptionKey } from '../src/watch/rich.js';
 import { startWatch, type Watcher, type WatchEvent } from '../src/watch/watch.js';
 import { tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 import { demoWithoutThrottling, exportPath, getPage, qs } from './support/interactions.js';
@@ -136,4 +141,177 @@ test('watch: subscriptions per user, notifications of ingested bursts → the st
   await w.stop({ cleanup: true });
   assert.equal((await delivered()).ids.length, 0, '--cleanup deleted the subscriptions');
   await store.close();
+});
+
+// ---- watch --rich --------------------------------------------------------------------------------
+
+async function startRich(store: Store, key: EncryptionKey, into: WatchEvent[]): Promise<Watcher> {
+  const config = client.config;
+  return startWatch({
+    tenantId: tid, store, graph: client.graph, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope, transport: client.transport,
+    users, tenantWide: false, listen: { host: '127.0.0.1', port: 0 }, tls, onEvent: (e) => into.push(e),
+    rich: { key, appId: config.clientId, authority: config.authority },
+  });
+}
+const storedFromRich = (ev: WatchEvent[]) => ev.reduce((a, e) => a + (e.type === 'received' ? e.stored ?? 0 : 0), 0);
+
+test('watch --rich: bursts of rich notifications with valid validationTokens are stored from the payload (no window read) → the store equals the ground truth', async (t) => {
+  const path = join(dir, 'rich.db');
+  const keyPath = encryptionKeyPath(path, tid);
+  const key = await ensureEncryptionKey(keyPath);
+  assert.equal(statSync(keyPath).mode & 0o777, 0o600, 'the private key is readable by its owner only');
+  assert.equal((await ensureEncryptionKey(keyPath)).id, key.id, 'the same key pair on the next start');
+  const store = await openStore(path);
+  const ev: WatchEvent[] = [];
+  const w = await startRich(store, key, ev);
+  // Stopped even when an assertion fails (its timers would keep the file running until the timeout).
+  t.after(async () => {
+    await w.stop({ cleanup: true });
+    await store.close();
+  });
+  const subs = (await emu.control(`/tenants/${tid}/subscriptions`)).value;
+  assert.ok(subs.length >= served.size);
+  for (const s of subs) {
+    assert.equal(s.includeResourceData, true);
+    assert.equal(s.encryptionCertificateId, key.id);
+  }
+  await w.idle();
+  const targets = [...served].slice(0, 5);
+  let sent = 0;
+  for (let burst = 0; burst < 3; burst++) {
+    for (const u of targets) {
+      await ingest(u, 20);
+      sent += 20;
+    }
+  }
+  await until('all notifications delivered', async () => (await delivered()).pending === 0);
+  await w.idle();
+  assert.equal(storedFromRich(ev), sent, 'every notification stored from its payload');
+  assert.ok(!ev.some((e) => e.type === 'processed' && e.reason === 'notifications'), 'no window was read for them');
+  const got = await contents(store);
+  const want = await truth();
+  assert.equal(got.rows, want.size);
+  assert.deepEqual(got.map, want);
+});
+
+test('watch --rich: forged and broken input is refused, logged without bodies or secrets, never stored; unproven rich data is only a hint; the receiver keeps serving', async (t) => {
+  const path = join(dir, 'rich-forged.db');
+  const key = await ensureEncryptionKey(encryptionKeyPath(path, tid));
+  const store = await openStore(path);
+  const ev: WatchEvent[] = [];
+  const w = await startRich(store, key, ev);
+  // Stopped even when an assertion fails (its timers would keep the file running until the timeout).
+  t.after(async () => {
+    await w.stop({ cleanup: true });
+    await store.close();
+  });
+  await w.idle();
+  const appId = client.config.clientId;
+  const otherApp = (await emu.tenantList()).tenants[0].apps.map((a: any) => a.appId).find((a: string) => a !== appId);
+  assert.ok(otherApp, 'the demo tenant has a second app');
+  const u = [...served][0]!;
+  const sub = (await store.watchSubscriptions(tid)).find((s) => s.userId === u)!;
+  await ingest(u, 2);
+  await until('delivered', async () => (await delivered()).pending === 0);
+  await w.idle();
+  const [real] = [...(await truth()).entries()].filter(([k]) => k.startsWith(`${u} `)).map(([, v]) => JSON.parse(v));
+  let n = 0;
+  const fake = () => ({ ...real, id: String(Date.parse(real.createdDateTime) + 1 + n++), body: { contentType: 'text', content: 'FAKE-SECRET-BODY' } });
+  const item = (f: Record<string, unknown>, content: Record<string, string> = encryptResource({ encryptionCertificate: key.certificate, encryptionCertificateId: key.id }, f), clientState = sub.clientState) => ({
+    subscriptionId: sub.id, clientState, changeType: 'created', tenantId: tid, resource: `copilot/users('${u}')/interactionHistory/interactions('${f.id}')`,
+    resourceData: { id: f.id, '@odata.type': '#Microsoft.Graph.aiInteraction' }, encryptedContent: content,
+  });
+  const mint = async (audience: string, claims: Record<string, unknown>, o: Record<string, unknown> = {}) => (await emu.control('/tokens', 'POST', { tenant: tid, audience, claims, ...o })).access_token as string;
+  const CT = '0bf30f3b-4a52-48df-9a82-234910c4a086';
+  const good = await mint(appId, { appid: CT, azp: CT });
+  const caPem = (await emu.control('/receiver-certificate')).caPem;
+  const agent = new Agent({ connect: { ca: caPem } });
+  t.after(() => agent.close());
+  const post = async (body: string, type = 'application/json') => {
+    const r = await request(`${w.url}/notifications`, { method: 'POST', dispatcher: agent, headers: { 'content-type': type }, body });
+    await r.body.dump();
+    return r.statusCode;
+  };
+  const fakes: string[] = [];
+  const secrets = [sub.clientState, good, 'FAKE-SECRET-BODY'];
+  async function refused(what: string, batch: Record<string, unknown>, reason: RegExp, status = 403) {
+    const before = ev.length;
+    assert.equal(await post(JSON.stringify(batch)), status, what);
+    const logged = ev.slice(before).filter((e) => e.type === 'received');
+    assert.ok(logged.some((e) => e.type === 'received' && reason.test(e.reason ?? '')), `${what}: logged as ${reason} (got ${JSON.stringify(logged)})`);
+    for (const x of batch.value as { resourceData: { id: string } }[]) fakes.push(x.resourceData.id);
+  }
+  const sign = async (claims: Record<string, unknown>) => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const kid = (await (await emu.fetch(`/${tid}/discovery/v2.0/keys`)).json()).keys[0].kid;
+    const now = Math.floor(Date.parse((await emu.control('/clock')).now) / 1000);
+    return new SignJWT({ aud: appId, iss: `https://sts.windows.net/${tid}/`, tid, iat: now, nbf: now, exp: now + 3600, ...claims }).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
+  };
+
+  // Proven batches that fail one check each.
+  await refused('tokens signed by another key', { value: [item(fake())], validationTokens: [await sign({ appid: CT, azp: CT })] }, /bad signature/);
+  const [h, p, s] = good.split('.');
+  const flipped = s!.slice(0, 10) + (s![10] === 'A' ? 'B' : 'A') + s!.slice(11);
+  await refused('a token with a bad signature', { value: [item(fake())], validationTokens: [`${h}.${p}.${flipped}`] }, /bad signature/);
+  await refused('a token for another audience', { value: [item(fake())], validationTokens: [await mint(otherApp, { appid: CT, azp: CT })] }, /wrong audience/);
+  await refused('a token of another caller', { value: [item(fake())], validationTokens: [await mint(appId, {})] }, /Change Tracking/);
+  await refused('an expired token', { value: [item(fake())], validationTokens: [await mint(appId, { appid: CT, azp: CT }, { issuedAt: '-3h', lifetimeSeconds: 3600 })] }, /expired/);
+  await refused('one bad token among good ones', { value: [item(fake())], validationTokens: [good, await mint(otherApp, { appid: CT, azp: CT })] }, /wrong audience/);
+  await refused('the wrong clientState', { value: [item(fake(), undefined, 'guess')], validationTokens: [good] }, /clientState/);
+  const f1 = fake();
+  const tampered = encryptResource({ encryptionCertificate: key.certificate, encryptionCertificateId: key.id }, f1);
+  const bytes = Buffer.from(tampered.data!, 'base64');
+  bytes[bytes.length - 20]! ^= 1;
+  await refused('tampered data', { value: [item(f1, { ...tampered, data: bytes.toString('base64') })], validationTokens: [good] }, /HMAC/);
+  const f2 = fake();
+  await refused('an unknown certificate id', { value: [item(f2, encryptResource({ encryptionCertificate: key.certificate, encryptionCertificateId: 'someone-else' }, f2))], validationTokens: [good] }, /unknown encryption certificate/);
+  const f3 = fake();
+  const other = (await emu.control('/receiver-certificate')).certPem as string;
+  await refused('a payload encrypted to another certificate under our id', { value: [item(f3, encryptResource({ encryptionCertificate: new X509Certificate(other).raw.toString('base64'), encryptionCertificateId: key.id }, f3))], validationTokens: [good] }, /dataKey/);
+  for (const [what, body, type, status] of [
+    ['an oversized body', JSON.stringify({ value: [], pad: 'x'.repeat(5 * 1024 * 1024) }), 'application/json', 413],
+    ['malformed JSON', '{"value": [', 'application/json', 400],
+    ['a non-JSON body', 'hello FAKE-SECRET-BODY', 'text/plain', 400],
+    ['a body of another type', 'hello', 'application/octet-stream', 415],
+  ] as const) {
+    const before = ev.length;
+    assert.equal(await post(body, type), status, what);
+    assert.ok(ev.slice(before).some((e) => e.type === 'received' && e.status === status), `${what} logged`);
+  }
+  assert.equal((await store.pendingNotifications(tid, 10)).length, 0, 'nothing refused was queued');
+
+  // Unproven: correctly encrypted to our certificate with the right clientState, no validationTokens
+  // (as Graph sends without the Change Tracking prerequisite). A hint: the user's window is read
+  // from Graph, which brings the real interactions and not the fake one.
+  await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { changeTrackingPrerequisite: false } });
+  try {
+    const processedBefore = ev.filter((e) => e.type === 'processed' && e.reason === 'notifications').length;
+    const storedBefore = storedFromRich(ev);
+    const f4 = fake();
+    fakes.push(f4.id);
+    assert.equal(await post(JSON.stringify({ value: [item(f4)] })), 202, 'a hint is acknowledged');
+    await ingest(u, 3);
+    await until('delivered', async () => (await delivered()).pending === 0);
+    await w.idle();
+    assert.equal(storedFromRich(ev), storedBefore, 'nothing stored from unproven payloads');
+    assert.ok(ev.filter((e) => e.type === 'processed' && e.reason === 'notifications').length > processedBefore, 'the hints were read through the export endpoint');
+  } finally {
+    await emu.control(`/tenants/${tid}`, 'PATCH', { behaviours: { changeTrackingPrerequisite: true } });
+  }
+
+  // Still serving: proven notifications are stored again, and the store is Graph's truth.
+  await ingest(u, 2);
+  await until('delivered', async () => (await delivered()).pending === 0);
+  await w.idle();
+  const got = await contents(store);
+  const want = await truth();
+  assert.deepEqual(got.map, want);
+  for (const id of fakes) assert.ok(![...got.map.keys()].some((k) => k.endsWith(` ${id}`)), `fake ${id} not stored`);
+  const log = JSON.stringify(ev);
+  for (const x of secrets) assert.ok(!log.includes(x), 'no clientState, token or body in the log');
+
+  // The control: the same fake, proven by a valid token, is stored — the refusals above came from their faults.
+  const f5 = fake();
+  assert.equal(await post(JSON.stringify({ value: [item(f5)], validationTokens: [good] })), 202);
+  assert.ok((await contents(store)).map.has(`${u} ${f5.id}`));
 });

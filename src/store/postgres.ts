@@ -156,7 +156,7 @@ const UPSERT_PAGE = `
     RETURNING (xmax = 0) AS inserted
   ), cursor AS (
     INSERT INTO cursors (tenant_id, user_id, scope, watermark_ms, window_from_ms, window_to_ms, next_link, window_pages, updated_at)
-    VALUES ($1, $2, $13, $14, $15, $16, $17, $18, $19)
+    SELECT $1, $2, $13::text, $14::bigint, $15::bigint, $16::bigint, $17::text, $18::int, $19::text WHERE $20::boolean
     ON CONFLICT (tenant_id, user_id, scope) DO UPDATE SET watermark_ms = excluded.watermark_ms, window_from_ms = excluded.window_from_ms,
       window_to_ms = excluded.window_to_ms, next_link = excluded.next_link, window_pages = excluded.window_pages, updated_at = excluded.updated_at
   )
@@ -189,13 +189,14 @@ export class PostgresStore implements Store {
     // Graph never repeats an id within a page; if it did, the last copy wins (one row per key).
     const items = [...new Map(p.items.map((it) => [it.id, it])).values()];
     const cols = items.map((it) => ({ it, c: columnsOf(it) }));
-    const w = p.cursor.window;
+    // No cursor (watch's rich notifications): the items only; $20 leaves the cursor as it is.
+    const w = p.cursor?.window;
     const r = await this.pool.query(UPSERT_PAGE, [
       p.tenantId, p.userId, p.runId,
       cols.map((x) => x.it.id), cols.map((x) => x.c.createdMs), cols.map((x) => x.it.createdDateTime), cols.map((x) => x.c.appClass),
       cols.map((x) => x.c.interactionType), cols.map((x) => x.c.sessionId), cols.map((x) => x.c.requestId), cols.map((x) => x.c.conversationType),
       cols.map((x) => JSON.stringify(x.it)),
-      p.scope, p.cursor.watermarkMs, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString(),
+      p.scope, p.cursor?.watermarkMs ?? null, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString(), p.cursor !== null,
     ]);
     return { added: r.rows[0].added as number, changed: r.rows[0].changed as number };
   }

@@ -187,8 +187,10 @@ export class SqliteStore implements Store, StoreReader {
           this.putText.run(upd.seq, searchText(item), searchTags({ tenantId: p.tenantId, userId: p.userId, ...c }));
         }
       }
-      const w = p.cursor.window;
-      this.putCursor.run(p.tenantId, p.userId, p.scope, p.cursor.watermarkMs, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString());
+      if (p.cursor) {
+        const w = p.cursor.window;
+        this.putCursor.run(p.tenantId, p.userId, p.scope, p.cursor.watermarkMs, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString());
+      }
       return { added, changed };
     });
   }

@@ -30,8 +30,11 @@ export interface PageWrite {
   scope: string;
   runId: number;
   items: AiInteraction[];
-  /** The cursor after this page: a window still open (with its nextLink), or a closed one (watermark moved). */
-  cursor: { watermarkMs: number | null; window: UserCursor['window'] };
+  /**
+   * The cursor after this page: a window still open (with its nextLink), or a closed one (watermark moved).
+   * null: items that came from elsewhere (watch's verified rich notifications) leave the cursor as it is.
+   */
+  cursor: { watermarkMs: number | null; window: UserCursor['window'] } | null;
 }
 
 export interface PageWriteResult {

@@ -4,8 +4,12 @@
 // windows through the export engine (idempotent upserts). Subscriptions are created or adopted,
 // renewed well before expiry, reauthorized and recreated on lifecycle events; a catch-up export
 // at start, on `missed` and periodically covers anything a notification did not bring.
+// With `rich`, subscriptions carry our encryption certificate: a rich payload whose batch has valid
+// validationTokens is stored as Graph's data at once (rich.ts checks it); without valid tokens it is
+// only a hint, and the user's window is read from Graph as for a basic notification.
 // The engine prints nothing: it reports through onEvent.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphRequestError } from '../client/errors.js';
 import type { GraphClient } from '../client/graph.js';
@@ -14,7 +18,9 @@ import type { Transport } from '../client/transport.js';
 import { runExport, type ExportSummary } from '../export/engine.js';
 import { RateLimiter } from '../export/limiter.js';
 import type { TargetUser } from '../export/users.js';
+import type { AiInteraction } from '../client/models.js';
 import type { Store, WatchSubscription } from '../store/types.js';
+import { decryptContent, ValidationTokenVerifier, type EncryptionKey } from './rich.js';
 
 export const TENANT_RESOURCE = '/copilot/interactionHistory/getAllEnterpriseInteractions';
 export const userResource = (id: string): string => `/copilot/users/${id}/interactionHistory/getAllEnterpriseInteractions`;
@@ -39,13 +45,19 @@ export interface WatchOptions {
   /** A full incremental export this often (ms) besides notifications. */
   catchUpMs?: number;
   rate?: number;
+  /**
+   * Rich notifications: subscribe with includeResourceData, encrypted to `key`; validationTokens are
+   * verified against `authority`'s JWKS with audience `appId` (our client id).
+   */
+  rich?: { key: EncryptionKey; appId: string; authority: string };
   onEvent?: (e: WatchEvent) => void;
 }
 
 export type WatchEvent =
   | { type: 'listening'; url: string; publicUrl: string }
   | { type: 'subscription'; action: 'created' | 'adopted' | 'renewed' | 'deleted' | 'recreated' | 'reauthorized' | 'refused'; id?: string; userId: string | null; message?: string }
-  | { type: 'received'; accepted: number; refused: number; reason?: string }
+  /** stored: rich items written at once (valid tokens); the rest accepted were queued for a read of the user's window. */
+  | { type: 'received'; accepted: number; refused: number; stored?: number; status?: number; reason?: string }
   | { type: 'lifecycle'; event: string; subscriptionId: string }
   | { type: 'processed'; users: number; notifications: number; added: number; reason: 'notifications' | 'catch-up' }
   | { type: 'error'; message: string };
@@ -79,40 +91,99 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
     if (Number.isFinite(d) && e.status > 0) skewMs = d - Date.now();
   });
   let stopped = false;
+  const graphNow = () => Date.now() + skewMs;
+  const keys = new Map<string, EncryptionKey>(o.rich ? [[o.rich.key.id, o.rich.key]] : []);
+  const verifier = o.rich && new ValidationTokenVerifier({ authority: o.rich.authority, tenantId: o.tenantId, appId: o.rich.appId, transport: o.transport, now: graphNow });
+  // Rich items are written under one run per watch process (reaped as interrupted if it is killed).
+  let richRun: Promise<number> | undefined;
+  let richStored = 0;
+  const richRunId = () => (richRun ??= o.store.beginRun(o.tenantId, 'watch', { kind: 'watch', reason: 'rich notifications', pid: process.pid, host: hostname() }));
 
   // ---- the receiver ---------------------------------------------------------------------------
   const app: FastifyInstance = Fastify({ ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}), bodyLimit: MAX_BODY, logger: false });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_r, b, done) => done(null, b));
+  // Refused before the handler (too large, not JSON, unknown type): logged by status, never the body
+  // (a JSON parser's message quotes it).
+  app.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const reason = status === 413 ? 'body too large' : status === 415 ? 'unsupported content type' : status === 400 ? 'malformed body' : 'receiver error';
+    emit({ type: 'received', accepted: 0, refused: 0, status, reason });
+    // Our own failure (the store, the run): its message, which carries no request body.
+    if (status === 500) emit({ type: 'error', message: `receiver: ${(err as Error).message}` });
+    return reply.code(status).send();
+  });
   let wake: () => void = () => undefined;
   const receive = (kind: 'change' | 'lifecycle') => async (req: { query: unknown; body: unknown }, reply: import('fastify').FastifyReply) => {
     const token = (req.query as Record<string, unknown>).validationToken;
     // Graph's handshake: the decoded token back as text/plain, at once.
     if (typeof token === 'string') return reply.code(200).type('text/plain; charset=utf-8').send(token);
-    const body = req.body as { value?: unknown } | undefined;
+    const body = req.body as { value?: unknown; validationTokens?: unknown } | undefined;
     if (!body || typeof body !== 'object' || !Array.isArray(body.value)) {
-      emit({ type: 'received', accepted: 0, refused: 0, reason: 'malformed body' });
+      emit({ type: 'received', accepted: 0, refused: 0, status: 400, reason: 'malformed body' });
       return reply.code(400).send();
     }
+    const value = body.value as Record<string, unknown>[];
+    // validationTokens prove a batch came from Graph. Absent (Graph sends none without the Change
+    // Tracking prerequisite): rich items are hints. Present but invalid: the batch is forged.
+    let proven = false;
+    if (kind === 'change' && verifier && body.validationTokens != null && !(Array.isArray(body.validationTokens) && body.validationTokens.length === 0)) {
+      const v = Array.isArray(body.validationTokens) ? await verifier.verify(body.validationTokens) : { valid: false as const, reason: 'validationTokens is not an array' };
+      if (v.valid) proven = true;
+      else if ('unavailable' in v && v.unavailable) emit({ type: 'error', message: `${v.reason}; this batch's rich items are read from Graph instead` });
+      else {
+        emit({ type: 'received', accepted: 0, refused: value.length, status: 403, reason: v.reason });
+        return reply.code(403).send();
+      }
+    }
     const items: Parameters<Store['enqueueNotifications']>[0] = [];
+    const direct = new Map<string, AiInteraction[]>();
+    let stored = 0;
     let refused = 0;
-    for (const n of body.value as Record<string, unknown>[]) {
+    const reasons = new Set<string>();
+    for (const n of value) {
       const sub = n && typeof n === 'object' && typeof n.subscriptionId === 'string' ? byId.get(n.subscriptionId) : undefined;
       if (!sub || typeof n.clientState !== 'string' || !safeEqual(n.clientState, sub.clientState) || (n.tenantId !== undefined && String(n.tenantId).toLowerCase() !== o.tenantId.toLowerCase())) {
         refused++;
+        reasons.add('unknown subscription or clientState mismatch');
         continue;
       }
       if (kind === 'lifecycle') {
         items.push({ tenantId: o.tenantId, subscriptionId: sub.id, userId: sub.userId, kind, lifecycleEvent: String(n.lifecycleEvent ?? ''), resourceId: null });
-      } else {
-        const rd = n.resourceData as { id?: unknown } | undefined;
-        items.push({ tenantId: o.tenantId, subscriptionId: sub.id, userId: sub.userId, kind, lifecycleEvent: null, resourceId: typeof rd?.id === 'string' ? rd.id : null });
+        continue;
       }
+      const rd = n.resourceData as { id?: unknown } | undefined;
+      const resourceId = typeof rd?.id === 'string' ? rd.id : null;
+      if (n.encryptedContent !== undefined) {
+        const d = decryptContent(n.encryptedContent, keys);
+        if (!d.ok || d.item.id !== resourceId) {
+          refused++;
+          reasons.add(d.ok ? 'decrypted id differs from resourceData.id' : d.reason);
+          continue;
+        }
+        // Proven and attributable (a per-user subscription): Graph's data, stored now.
+        if (proven && sub.userId !== null) {
+          const list = direct.get(sub.userId) ?? [];
+          list.push(d.item as unknown as AiInteraction);
+          direct.set(sub.userId, list);
+          stored++;
+          continue;
+        }
+      }
+      items.push({ tenantId: o.tenantId, subscriptionId: sub.id, userId: sub.userId, kind, lifecycleEvent: null, resourceId });
     }
-    emit({ type: 'received', accepted: items.length, refused, ...(refused ? { reason: 'unknown subscription or clientState mismatch' } : {}) });
-    if (items.length === 0) return reply.code(403).send();
-    // Durable before the acknowledgement: a kill after this line loses nothing.
-    await o.store.enqueueNotifications(items);
-    wake();
+    const accepted = items.length + stored;
+    emit({ type: 'received', accepted, refused, ...(o.rich ? { stored } : {}), ...(accepted === 0 ? { status: 403 } : {}), ...(reasons.size ? { reason: [...reasons].join('; ') } : {}) });
+    if (accepted === 0) return reply.code(403).send();
+    // Durable before the acknowledgement: a kill after these lines loses nothing.
+    if (direct.size) {
+      const runId = await richRunId();
+      for (const [userId, list] of direct) await o.store.upsertPage({ tenantId: o.tenantId, userId, scope: '', runId, items: list, cursor: null });
+      richStored += stored;
+    }
+    if (items.length) {
+      await o.store.enqueueNotifications(items);
+      wake();
+    }
     return reply.code(202).send();
   };
   app.post('/notifications', receive('change'));
@@ -127,7 +198,6 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
   // ---- subscriptions --------------------------------------------------------------------------
   const notificationUrl = `${publicUrl}/notifications`;
   const lifecycleUrl = `${publicUrl}/lifecycle`;
-  const graphNow = () => Date.now() + skewMs;
   const wanted: { userId: string | null; resource: string }[] = o.tenantWide
     ? [{ userId: null, resource: TENANT_RESOURCE }]
     : o.users.map((u) => ({ userId: u.id, resource: userResource(u.id) }));
@@ -137,7 +207,10 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
     try {
       const res = await o.graph.send<{ id: string; expirationDateTime: string }>('/subscriptions', undefined, {
         method: 'POST',
-        body: { changeType: 'created', notificationUrl, lifecycleNotificationUrl: lifecycleUrl, resource, expirationDateTime: new Date(graphNow() + lifetimeMs).toISOString(), clientState },
+        body: {
+          changeType: 'created', notificationUrl, lifecycleNotificationUrl: lifecycleUrl, resource, expirationDateTime: new Date(graphNow() + lifetimeMs).toISOString(), clientState,
+          ...(o.rich ? { includeResourceData: true, encryptionCertificate: o.rich.key.certificate, encryptionCertificateId: o.rich.key.id } : {}),
+        },
       });
       const s: WatchSubscription = { tenantId: o.tenantId, id: res.data.id, userId, resource, clientState, notificationUrl, expirationMs: Date.parse(res.data.expirationDateTime) };
       // Saved at once; a notification may arrive before this returns (the receiver checks byId).
@@ -150,7 +223,7 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
   }
 
   async function reconcile(): Promise<void> {
-    let live: { id: string; resource: string; notificationUrl: string; expirationDateTime: string }[] = [];
+    let live: { id: string; resource: string; notificationUrl: string; expirationDateTime: string; includeResourceData?: boolean | null; encryptionCertificateId?: string | null }[] = [];
     try {
       live = await o.graph.list('/subscriptions');
     } catch (e) {
@@ -165,8 +238,13 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
         await o.store.deleteSubscription(o.tenantId, s.id);
       }
     }
+    // Adopted only when it delivers what this start wants: rich to our current certificate, or basic.
+    const fits = (id: string) => {
+      const l = live.find((s) => s.id === id);
+      return !!l && (l.includeResourceData === true) === !!o.rich && (!o.rich || l.encryptionCertificateId === o.rich.key.id);
+    };
     for (const w of wanted) {
-      const mine = [...byId.values()].find((s) => s.resource === w.resource && s.notificationUrl === notificationUrl);
+      const mine = [...byId.values()].find((s) => s.resource === w.resource && s.notificationUrl === notificationUrl && fits(s.id));
       if (mine) {
         emit({ type: 'subscription', action: 'adopted', id: mine.id, userId: w.userId });
         continue;
@@ -282,6 +360,7 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
     }
   };
 
+  await verifier?.prefetch();
   await reconcile();
   // Downtime is covered first: an incremental export of every target, then the queue.
   running = running.then(catchUp).then(loop);
@@ -298,6 +377,7 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
       if (debounce) clearTimeout(debounce);
       await app.close();
       await running.catch(() => undefined);
+      if (richRun) await o.store.finishRun(await richRun, 'completed', { stored: richStored }).catch(() => undefined);
       if (s.cleanup) {
         for (const sub of [...byId.values()]) {
           await o.graph.send(`/subscriptions/${sub.id}`, undefined, { method: 'DELETE' }).catch(() => undefined);

@@ -84,6 +84,19 @@ export function storeContract(impl: StoreFactory): void {
       await s.close();
     });
 
+    test('a page without a cursor (watch\'s rich notifications) writes its items and leaves the cursor as it was', async () => {
+      const s = await open();
+      await s.upsertPage(page('a', [item(0)], { watermarkMs: 7, nextLink: 'https://graph/p3' }));
+      assert.deepEqual(await s.upsertPage({ ...page('a', [item(1), item(2)]), cursor: null }), { added: 2, changed: 0 });
+      assert.deepEqual(await s.upsertPage({ ...page('b', [item(3)]), cursor: null }), { added: 1, changed: 0 });
+      const c = await s.cursors(T, '');
+      assert.equal(c.get('a')!.watermarkMs, 7);
+      assert.equal(c.get('a')!.window?.nextLink, 'https://graph/p3');
+      assert.equal(c.has('b'), false, 'no cursor made for a user only notifications wrote');
+      assert.deepEqual(await all(s), [`a:${base}`, `a:${base + 1000}`, `a:${base + 2000}`, `b:${base + 3000}`]);
+      await s.close();
+    });
+
     test('runs and per-user outcomes round-trip with Graph\'s ids', async () => {
       const s = await open();
       const run = await s.beginRun(T, 'export', { users: 2 });

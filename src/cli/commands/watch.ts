@@ -19,6 +19,7 @@ interface WatchFlags extends TargetFlags {
   lifetime: string;
   catchUp: string;
   cleanup?: boolean;
+  rich?: boolean;
   json?: boolean;
 }
 
@@ -36,6 +37,7 @@ export function watchCommand(): Command {
     .option('--lifetime <minutes>', 'subscription lifetime asked for (Graph allows up to 4320)', '4200')
     .option('--catch-up <minutes>', 'an incremental export of every target this often, besides notifications', '60')
     .option('--cleanup', 'delete the subscriptions on Ctrl-C (default: keep them for the next start)')
+    .option('--rich', 'rich notifications: Graph sends each interaction encrypted to our certificate (--cert/--key, else one generated and kept beside the store); stored at once when the batch\'s validationTokens are valid')
     .option('--json', 'one JSON line per event');
   return addTargetOptions(cmd).action(async (o: WatchFlags) => {
     const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(o.listen);
@@ -63,6 +65,7 @@ export function watchCommand(): Command {
     const { resolveTargets, DirectoryReadError, UsersFileError, readUsersFile } = await import('../../export/users.js');
     const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
     const { startWatch } = await import('../../watch/watch.js');
+    const { encryptionKeyFrom, encryptionKeyPath, ensureEncryptionKey } = await import('../../watch/rich.js');
     const { request } = await import('undici');
     if (selection.kind === 'file') {
       try {
@@ -87,6 +90,18 @@ export function watchCommand(): Command {
       }
     }
     if (!tls && !o.publicUrl) throw new UsageError('Graph delivers to https URLs only: pass --public-url (a tunnel or proxy in front of --listen) or --cert/--key');
+    // --rich: Graph encrypts to --cert when given (it must be RSA 2048–4096), else to a key pair made
+    // once and kept beside the store (0600). Its private key is never printed.
+    let rich: { key: import('../../watch/rich.js').EncryptionKey; appId: string; authority: string } | undefined;
+    if (o.rich) {
+      let key;
+      try {
+        key = o.cert && o.key ? encryptionKeyFrom(readFileSync(o.cert, 'utf8'), readFileSync(o.key, 'utf8')) : await ensureEncryptionKey(encryptionKeyPath(storeTarget(o.store), config.tenantId));
+      } catch (e) {
+        throw new UsageError(`--rich: ${(e as Error).message}`);
+      }
+      rich = { key, appId: config.clientId, authority: config.authority };
+    }
     let store;
     try {
       store = await openStore(storeTarget(o.store));
@@ -103,7 +118,7 @@ export function watchCommand(): Command {
       watcher = await startWatch({
         tenantId: config.tenantId, store, graph: client.graph, graphBaseUrl: config.graphBaseUrl, credential: client.credential, scope: config.scope,
         transport: client.transport, users, tenantWide: o.tenantWide === true, publicUrl: o.publicUrl, listen, tls, lifetimeMinutes: lifetime,
-        catchUpMs: catchUp * 60_000, onEvent: (e) => print(e as unknown as Record<string, unknown>),
+        catchUpMs: catchUp * 60_000, rich, onEvent: (e) => print(e as unknown as Record<string, unknown>),
       });
     } catch (e) {
       await store.close();
@@ -131,7 +146,9 @@ function describe(e: Record<string, unknown>): string {
   switch (e.type) {
     case 'listening': return `listening on ${String(e.url)}; Graph delivers to ${String(e.publicUrl)}/notifications`;
     case 'subscription': return `subscription ${String(e.action)}${e.id ? ` ${String(e.id)}` : ''} (${e.userId ? `user ${String(e.userId)}` : 'tenant-wide'})${e.message ? `: ${String(e.message)}` : ''}`;
-    case 'received': return `received ${String(e.accepted)} notification(s)${e.refused ? `, refused ${String(e.refused)} (${String(e.reason)})` : ''}`;
+    case 'received': return e.status !== undefined && e.accepted === 0 && !e.refused
+      ? `refused a request (${String(e.status)} ${String(e.reason)})`
+      : `received ${String(e.accepted)} notification(s)${typeof e.stored === 'number' ? ` (${e.stored} stored from rich data)` : ''}${e.refused ? `, refused ${String(e.refused)} (${String(e.reason)})` : ''}`;
     case 'processed': return `${String(e.reason)}: read ${String(e.users)} user(s), ${String(e.added)} new interaction(s)`;
     case 'lifecycle': return `lifecycle ${String(e.event)} for ${String(e.subscriptionId)}`;
     default: return Object.entries(e).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
