@@ -47,6 +47,14 @@ let userIds: string[];
 const dir = tempDir('copilog-watch-acceptance-');
 const running = new Set<ChildProcess>();
 
+// W11_DIAG=1 prints this process's event-loop lag every 2 s (the emulator runs here: a starved
+// loop shows as connect timeouts in watch).
+if (process.env.W11_DIAG) {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 20 });
+  h.enable();
+  setInterval(() => { process.stderr.write(`${new Date().toISOString()} lag max ${Math.round(h.max / 1e6)} ms\n`); h.reset(); }, 2000).unref();
+}
 before(async () => {
   emu = await withEmulator(scenario);
   userIds = (await emu.tenantList()).tenants[0].users.map((u: any) => u.id);
