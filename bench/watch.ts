@@ -11,7 +11,7 @@
 // runs from when it was due (not when the generator got round to it), so a slow receiver or a
 // queue in front of it is counted. Also checked: every acknowledged notification is in the store.
 //
-//   npm run bench:watch -- [--rate 500] [--seconds 20] [--batch 1] [--users 10] [--connections 64]
+//   npm run bench:watch -- [--rate 500] [--seconds 20] [--batch 1] [--users 10] [--connections 64] [--profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -36,6 +36,8 @@ const SECONDS = opt('seconds', 20);
 const BATCH = Math.floor(opt('batch', 1));
 const USERS = Math.floor(opt('users', 10));
 const CONNECTIONS = Math.floor(opt('connections', 64));
+/** --profile DIR: a CPU profile of the watch process, written when it stops. */
+const PROFILE = (() => { const i = args.indexOf('--profile'); return i >= 0 ? args[i + 1] : undefined; })();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'copilog.js');
 const TENANT = '4d2b0f8e-6c4a-4e2b-9f0d-8b6a4c2e0f1d';
@@ -121,7 +123,7 @@ const proxy = createHttpsServer({ cert: rc.certPem, key: rc.keyPem }, (req, res)
 await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
 const proxyPort = (proxy.address() as { port: number }).port;
 const storeFile = join(dir, 'watch.db');
-const watchProc = spawnNode([BIN, 'watch', '--emulator', emu.url, '--ca', emu.ca, '--store', storeFile, '--listen', `127.0.0.1:${watchPort}`, '--public-url', `https://127.0.0.1:${proxyPort}`, '--json']);
+const watchProc = spawnNode([...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), BIN, 'watch', '--emulator', emu.url, '--ca', emu.ca, '--store', storeFile, '--listen', `127.0.0.1:${watchPort}`, '--public-url', `https://127.0.0.1:${proxyPort}`, '--json']);
 let refused = 0;
 createInterface({ input: watchProc.stderr! }).on('line', (l) => {
   try {
