@@ -248,10 +248,12 @@ test('b. SIGKILL mid-burst, restart (same port, then another): nothing lost, not
   assert.equal(w.events.filter((e) => e.type === 'subscription' && e.action === 'created').length, 0);
   const subsAdopted = new Set((await subscriptions()).map((s) => s.id));
 
-  // Killed again once the bursts are over, interactions arrive while it is down, restarted at
+  // Killed again once the bursts are over and processed (its queue empty, so nothing queued can
+  // bring the users' windows back), interactions arrive while it is down, restarted at
   // another port: the old subscriptions are replaced and what the emulator had queued for them is
   // never delivered; only the start-up backfill can bring it (checked before anything new arrives).
   await ingesting;
+  await settled(store, w);
   await kill(w);
   await burst(3);
   const pendingForOld = (await subscriptions()).reduce((a, s) => a + s.delivery.pending, 0);
