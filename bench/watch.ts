@@ -178,7 +178,8 @@ async function run(name: string, port: number, first: number): Promise<Result> {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
     while (sent + BATCH <= due || (due === total && sent < total)) {
       const n = Math.min(BATCH, total - sent);
-      const dueAt = start + (sent / RATE) * 1000;
+      // Due once its last notification is due (a batch is sent when it is full).
+      const dueAt = start + ((sent + n - 1) / RATE) * 1000;
       const body = JSON.stringify({ value: Array.from({ length: n }, (_, i) => notification(first + sent + i)) });
       sent += n;
       inflight.push(pool.request({ path: '/notifications', method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body, headersTimeout: 30_000, bodyTimeout: 30_000 }).then(async (r) => {
