@@ -4,7 +4,7 @@
 // than Graph's 4 hours on the emulator clock. Lifecycle notifications are also sent on demand
 // through the control API. Routes live in graph/subscriptions.ts and control/subscriptions.ts.
 import { constants, createCipheriv, createHash, createHmac, publicEncrypt, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { CHANGE_TRACKING_APP_ID } from '../graph/ids.js';
 import type { Clock } from './clock.js';
@@ -74,7 +74,10 @@ export class SubscriptionService {
     private readonly log: (o: Record<string, unknown>, msg: string) => void,
   ) {
     // Receivers with public certificates, and receivers whose certificate the emulator's CA issued.
-    this.agent = new Agent({ connect: { ca: [...rootCertificates, caPem] }, keepAliveTimeout: 1000 });
+    // One secure context for every connection: given `ca` instead, each connection would parse
+    // the ~140 public roots again (tens of ms of CPU each), which starved the emulator's event
+    // loop while it retried deliveries to a dead receiver (new connection each attempt).
+    this.agent = new Agent({ connect: { secureContext: createSecureContext({ ca: [...rootCertificates, caPem] }) }, keepAliveTimeout: 1000 });
   }
 
   start(): void {
