@@ -153,6 +153,14 @@ export class SqliteStore implements Store, StoreReader {
   private readonly dropText: Database.Statement;
   private readonly reader: SqliteReader;
   private readonly writePage: (p: PageWrite) => PageWriteResult;
+  /** Fixed statements prepared on first use and kept: watch runs these for every notification batch. */
+  private readonly prepared = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.prepared.get(sql);
+    if (!st) this.prepared.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
 
   constructor(readonly db: Database.Database, readonly location: string) {
     const ro = db.readonly;
@@ -332,14 +340,14 @@ export class SqliteStore implements Store, StoreReader {
 
   async enqueueNotifications(items: Omit<QueuedNotification, 'seq' | 'receivedAt' | 'attempts'>[]): Promise<void> {
     const now = new Date().toISOString();
-    const stmt = this.db.prepare(`INSERT INTO notifications (tenant_id, subscription_id, user_id, kind, lifecycle_event, resource_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const stmt = this.stmt(`INSERT INTO notifications (tenant_id, subscription_id, user_id, kind, lifecycle_event, resource_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.db.transaction(() => {
       for (const n of items) stmt.run(n.tenantId, n.subscriptionId, n.userId, n.kind, n.lifecycleEvent, n.resourceId, now);
     })();
   }
 
   async pendingNotifications(tenantId: string, limit: number): Promise<QueuedNotification[]> {
-    const rows = this.db.prepare('SELECT * FROM notifications WHERE tenant_id = ? AND processed_at IS NULL ORDER BY seq LIMIT ?').all(tenantId, limit) as Row[];
+    const rows = this.stmt('SELECT * FROM notifications WHERE tenant_id = ? AND processed_at IS NULL ORDER BY seq LIMIT ?').all(tenantId, limit) as Row[];
     return rows.map((r) => ({
       seq: r.seq as number, tenantId: r.tenant_id as string, subscriptionId: r.subscription_id as string, userId: (r.user_id as string | null) ?? null,
       kind: r.kind as QueuedNotification['kind'], lifecycleEvent: (r.lifecycle_event as string | null) ?? null, resourceId: (r.resource_id as string | null) ?? null,
@@ -349,8 +357,8 @@ export class SqliteStore implements Store, StoreReader {
 
   async settleNotifications(seqs: number[], outcome: 'done' | 'failed'): Promise<void> {
     const stmt = outcome === 'done'
-      ? this.db.prepare('UPDATE notifications SET processed_at = ? WHERE seq = ?')
-      : this.db.prepare('UPDATE notifications SET attempts = attempts + 1 WHERE seq = ? AND ? IS NOT NULL');
+      ? this.stmt('UPDATE notifications SET processed_at = ? WHERE seq = ?')
+      : this.stmt('UPDATE notifications SET attempts = attempts + 1 WHERE seq = ? AND ? IS NOT NULL');
     const now = new Date().toISOString();
     this.db.transaction(() => {
       for (const s of seqs) {
