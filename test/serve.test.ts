@@ -323,3 +323,34 @@ test('a schema v1 store gets its search index when serve opens it; nothing else 
   assert.equal((await s.search({ text: 'narwhal', limit: 10 })).total, 1);
   await s.close();
 });
+
+test('upgrading a store of 10,000+ interactions says so before the re-index; a small one upgrades quietly', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const { MIGRATIONS, SCHEMA_VERSION } = await import('../src/store/schema.js');
+  const { APPLICATION_ID } = await import('../src/store/sqlite.js');
+  const v1Store = (rows: number): string => {
+    const path = join(tempDir('copilog-upgrade-'), 'v1.db');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!.sqlite);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma('user_version = 1');
+    const put = db.prepare(`INSERT INTO interactions (tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, json) VALUES ('t', 'u', ?, ?, ?, 'IPM.SkypeTeams.Message.Copilot.Teams', 'userPrompt', 's1', ?, ?)`);
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) {
+        const at = new Date(Date.UTC(2025, 8, 1) + i * 1000).toISOString();
+        put.run(`i${i}`, Date.parse(at), at, `r${i}`, JSON.stringify({ id: `i${i}`, createdDateTime: at, body: { contentType: 'text', content: `prompt ${i}` } }));
+      }
+    })();
+    db.close();
+    return path;
+  };
+  const told: string[] = [];
+  const big = await openStore(v1Store(10_000), { onUpgrade: (m) => told.push(m) });
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, new RegExp(`from schema version 1 to ${SCHEMA_VERSION}: re-indexing 10,000 interactions`));
+  assert.equal((await big.stats()).interactions, 10_000);
+  await big.close();
+  const small = await openStore(v1Store(50), { onUpgrade: (m) => told.push(m) });
+  assert.equal(told.length, 1, 'a small store upgrades without a message');
+  await small.close();
+});

@@ -82,6 +82,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Refuse to create a store: a missing or empty file is an error (copilog serve, report). */
   mustExist?: boolean;
+  /** Told before a long schema upgrade starts (an index rebuilt over stored interactions), to say why the command waits. */
+  onUpgrade?: (message: string) => void;
 }
 
 export async function openSqliteStore(path: string, o: OpenOptions = {}): Promise<SqliteStore> {
@@ -110,7 +112,7 @@ export async function openSqliteStore(path: string, o: OpenOptions = {}): Promis
       db.function(SQLITE_FUNCTIONS.searchText, { deterministic: true }, (json: unknown) => searchText(JSON.parse(String(json)) as AiInteraction));
       db.function(SQLITE_FUNCTIONS.searchTags, { deterministic: true }, (tenantId: unknown, userId: unknown, appClass: unknown, interactionType: unknown, createdMs: unknown) =>
         searchTags({ tenantId: String(tenantId), userId: String(userId), appClass: appClass === null ? null : String(appClass), interactionType: interactionType === null ? null : String(interactionType), createdMs: Number(createdMs) }));
-      migrate(db);
+      migrate(db, file, o.onUpgrade);
     }
   } catch (e) {
     db.close();
@@ -119,10 +121,15 @@ export async function openSqliteStore(path: string, o: OpenOptions = {}): Promis
   return new SqliteStore(db, file);
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: Database.Database, file: string, onUpgrade?: (message: string) => void): void {
   const run = db.transaction(() => {
     // Read the version inside the write transaction: two processes opening one new file migrate once.
     const from = db.pragma('user_version', { simple: true }) as number;
+    if (from >= 1 && from < SCHEMA_VERSION && onUpgrade) {
+      // Versions 2 and 4 rebuild the search index over every stored interaction: minutes on a large store.
+      const n = db.prepare('SELECT count(*) FROM interactions').pluck().get() as number;
+      if (n >= 10_000) onUpgrade(`upgrading the store ${file} from schema version ${from} to ${SCHEMA_VERSION}: re-indexing ${n.toLocaleString('en-US')} interactions for search, once (about 2 minutes per million on a 2-core machine); do not stop it, or it starts again next time`);
+    }
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!.sqlite);
     if (from < SCHEMA_VERSION) {
       db.pragma(`application_id = ${APPLICATION_ID}`);

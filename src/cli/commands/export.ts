@@ -94,7 +94,7 @@ export function exportCommand(): Command {
 
     let store: Store;
     try {
-      store = await openStore(storeTarget(o.store));
+      store = await openStore(storeTarget(o.store), { onUpgrade: (m) => process.stderr.write(`copilog: ${m}\n`) });
     } catch (e) {
       if (e instanceof StoreOpenError) throw new UsageError(e.message);
       throw e;

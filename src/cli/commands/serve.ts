@@ -10,7 +10,7 @@ async function openForReading(flag: string | undefined) {
   const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
   try {
     // Opened for writing once so an older store gets its search index (schema v2, tags since v4); never created.
-    return await openStore(storeTarget(flag), { mustExist: true });
+    return await openStore(storeTarget(flag), { mustExist: true, onUpgrade: (m) => process.stderr.write(`copilog: ${m}\n`) });
   } catch (e) {
     if (e instanceof StoreOpenError) throw new UsageError(e.message);
     throw e;
