@@ -315,3 +315,30 @@ test('watch --rich: forged and broken input is refused, logged without bodies or
   assert.equal(await post(JSON.stringify({ value: [item(f5)], validationTokens: [good] })), 202);
   assert.ok((await contents(store)).map.has(`${u} ${f5.id}`));
 });
+
+test('watch: a subscription Graph refuses is explained with the doctor\'s verdict and fix (a user without Copilot, a user not in the directory); the rest go on', async () => {
+  const all = (await emu.tenantList()).tenants[0].users as { id: string }[];
+  const licensed = new Set(users.map((u) => u.id));
+  const unlicensed = all.find((u) => !licensed.has(u.id));
+  assert.ok(unlicensed, 'the demo tenant has a user without the Copilot plan');
+  const missing = '00000000-0000-4000-8000-00000000dead';
+  const store = await openStore(join(dir, 'refusals.db'));
+  const seen: WatchEvent[] = [];
+  const w = await startWatch({
+    tenantId: tid, store, graph: client.graph, graphBaseUrl: client.config.graphBaseUrl, credential: client.credential, scope: client.config.scope, transport: client.transport,
+    users: [users[0]!, { id: unlicensed!.id, userPrincipalName: null, displayName: null }, { id: missing, userPrincipalName: null, displayName: null }],
+    tenantWide: false, listen: { host: '127.0.0.1', port: 0 }, tls, onEvent: (e) => seen.push(e),
+  });
+  try {
+    await until('three subscription outcomes', () => seen.filter((e) => e.type === 'subscription').length >= 3);
+    const refused = seen.filter((e): e is Extract<WatchEvent, { type: 'subscription' }> => e.type === 'subscription' && e.action === 'refused');
+    const by = new Map(refused.map((e) => [e.userId, e]));
+    assert.equal(by.get(unlicensed!.id)?.verdict, 'license.no-copilot', JSON.stringify(refused));
+    assert.match(by.get(unlicensed!.id)!.fix!, /Copilot licence.*copilog doctor --user/);
+    assert.equal(by.get(missing)?.verdict, 'user.not-found', JSON.stringify(refused));
+    assert.ok(seen.some((e) => e.type === 'subscription' && e.action === 'created' && e.userId === users[0]!.id), 'the licensed user is subscribed');
+  } finally {
+    await w.stop({ cleanup: true });
+    await store.close();
+  }
+});

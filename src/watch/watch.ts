@@ -8,6 +8,7 @@
 // validationTokens is stored as Graph's data at once (rich.ts checks it); without valid tokens it is
 // only a hint, and the user's window is read from Graph as for a basic notification.
 // The engine prints nothing: it reports through onEvent.
+import { explainRefusal } from './refusal.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -55,7 +56,7 @@ export interface WatchOptions {
 
 export type WatchEvent =
   | { type: 'listening'; url: string; publicUrl: string }
-  | { type: 'subscription'; action: 'created' | 'adopted' | 'renewed' | 'deleted' | 'recreated' | 'reauthorized' | 'refused'; id?: string; userId: string | null; message?: string }
+  | { type: 'subscription'; action: 'created' | 'adopted' | 'renewed' | 'deleted' | 'recreated' | 'reauthorized' | 'refused'; id?: string; userId: string | null; message?: string; verdict?: string; fix?: string }
   /** stored: rich items written at once (valid tokens); the rest accepted were queued for a read of the user's window. */
   | { type: 'received'; accepted: number; refused: number; stored?: number; status?: number; reason?: string }
   | { type: 'lifecycle'; event: string; subscriptionId: string }
@@ -218,7 +219,8 @@ export async function startWatch(o: WatchOptions): Promise<Watcher> {
       await o.store.saveSubscription(s);
       emit({ type: 'subscription', action: 'created', id: s.id, userId });
     } catch (e) {
-      emit({ type: 'subscription', action: 'refused', userId, message: e instanceof GraphRequestError ? `${e.status} ${e.code}: ${e.message}` : (e as Error).message });
+      const why = explainRefusal(e, userId);
+      emit({ type: 'subscription', action: 'refused', userId, message: e instanceof GraphRequestError ? `${e.status} ${e.code}: ${e.message}` : (e as Error).message, ...(why ?? {}) });
     }
   }
 

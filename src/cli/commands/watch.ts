@@ -145,7 +145,7 @@ export function watchCommand(): Command {
 function describe(e: Record<string, unknown>): string {
   switch (e.type) {
     case 'listening': return `listening on ${String(e.url)}; Graph delivers to ${String(e.publicUrl)}/notifications`;
-    case 'subscription': return `subscription ${String(e.action)}${e.id ? ` ${String(e.id)}` : ''} (${e.userId ? `user ${String(e.userId)}` : 'tenant-wide'})${e.message ? `: ${String(e.message)}` : ''}`;
+    case 'subscription': return `subscription ${String(e.action)}${e.id ? ` ${String(e.id)}` : ''} (${e.userId ? `user ${String(e.userId)}` : 'tenant-wide'})${e.message ? `: ${String(e.message)}` : ''}${e.verdict ? ` — verdict ${String(e.verdict)}; fix: ${String(e.fix)}` : ''}`;
     case 'received': return e.status !== undefined && e.accepted === 0 && !e.refused
       ? `refused a request (${String(e.status)} ${String(e.reason)})`
       : `received ${String(e.accepted)} notification(s)${typeof e.stored === 'number' ? ` (${e.stored} stored from rich data)` : ''}${e.refused ? `, refused ${String(e.refused)} (${String(e.reason)})` : ''}`;
