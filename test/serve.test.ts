@@ -354,3 +354,26 @@ test('upgrading a store of 10,000+ interactions says so before the re-index; a s
   assert.equal(told.length, 1, 'a small store upgrades without a message');
   await small.close();
 });
+
+test('usage answers are kept until the store changes: a write through this store or another connection shows at once', async () => {
+  const path = join(tempDir('copilog-usage-memo-'), 'memo.db');
+  const writer = await openStore(path);
+  const item = (id: string, at: string) => ({ id, appClass: 'IPM.SkypeTeams.Message.Copilot.Teams', createdDateTime: at, interactionType: 'userPrompt', sessionId: 's1', requestId: id, locale: 'en', from: {}, body: { contentType: 'text', content: 'hello' }, attachments: [] });
+  await writer.upsertPage({ tenantId: 't', userId: 'u', scope: '', runId: 1, items: [item('a', '2025-09-01T10:00:00Z')] as any, cursor: { watermarkMs: null, window: null } });
+  const reader = await openStore(path, { mustExist: true });
+  assert.ok(isStoreReader(reader) && isStoreReader(writer));
+  assert.equal((await reader.usage({ top: 5 })).totals.interactions, 1);
+  assert.equal((await reader.usage({ top: 5 })).totals.interactions, 1);
+  // Another connection commits: the reader's next answer counts it.
+  await writer.upsertPage({ tenantId: 't', userId: 'u', scope: '', runId: 1, items: [item('b', '2025-09-02T10:00:00Z')] as any, cursor: { watermarkMs: null, window: null } });
+  assert.equal((await reader.usage({ top: 5 })).totals.interactions, 2);
+  // This connection writes: its own next answer counts it too.
+  assert.equal((await writer.usage({ top: 5 })).totals.interactions, 2);
+  await writer.upsertPage({ tenantId: 't', userId: 'v', scope: '', runId: 1, items: [item('c', '2025-09-03T10:00:00Z')] as any, cursor: { watermarkMs: null, window: null } });
+  const u = await writer.usage({ top: 5 });
+  assert.equal(u.totals.interactions, 3);
+  assert.equal(u.totals.users, 2);
+  assert.deepEqual(u.perDay.map((d) => d.day), ['2025-09-01', '2025-09-02', '2025-09-03']);
+  await reader.close();
+  await writer.close();
+});

@@ -239,7 +239,22 @@ export class SqliteReader {
     };
   }
 
+  /** Dashboards ask the same questions again and again: answers kept until the store changes. */
+  private readonly usageMemo = new Map<string, Usage>();
+
   usage(q: UsageQuery): Usage {
+    // data_version moves when another connection commits, total_changes when this one writes.
+    const version = this.stmt('SELECT total_changes()').pluck().get() + ':' + String(this.db.pragma('data_version', { simple: true }));
+    const key = version + JSON.stringify(q);
+    const memo = this.usageMemo.get(key);
+    if (memo) return memo;
+    const u = this.computeUsage(q);
+    if (this.usageMemo.size >= 32 || ![...this.usageMemo.keys()].every((k) => k.startsWith(version + '{'))) this.usageMemo.clear();
+    this.usageMemo.set(key, u);
+    return u;
+  }
+
+  private computeUsage(q: UsageQuery): Usage {
     const w = filters(q);
     const where = whereSql(w);
     const t = this.stmt(`SELECT count(*) AS n, coalesce(sum(i.interaction_type = 'userPrompt'), 0) AS prompts, coalesce(sum(i.interaction_type = 'aiResponse'), 0) AS responses,

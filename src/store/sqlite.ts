@@ -126,9 +126,9 @@ function migrate(db: Database.Database, file: string, onUpgrade?: (message: stri
     // Read the version inside the write transaction: two processes opening one new file migrate once.
     const from = db.pragma('user_version', { simple: true }) as number;
     if (from >= 1 && from < SCHEMA_VERSION && onUpgrade) {
-      // Versions 2 and 4 rebuild the search index over every stored interaction: minutes on a large store.
+      // Versions 2, 4 and 5 rebuild indexes over every stored interaction: minutes on a large store.
       const n = db.prepare('SELECT count(*) FROM interactions').pluck().get() as number;
-      if (n >= 10_000) onUpgrade(`upgrading the store ${file} from schema version ${from} to ${SCHEMA_VERSION}: re-indexing ${n.toLocaleString('en-US')} interactions for search, once (about 2 minutes per million on a 2-core machine); do not stop it, or it starts again next time`);
+      if (n >= 10_000) onUpgrade(`upgrading the store ${file} from schema version ${from} to ${SCHEMA_VERSION}: re-indexing ${n.toLocaleString('en-US')} interactions for search and the dashboard, once (about 2 minutes per million on a 2-core machine); do not stop it, or it starts again next time`);
     }
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!.sqlite);
     if (from < SCHEMA_VERSION) {
