@@ -18,6 +18,19 @@ test('copilog alone prints the help on stdout and exits 0', async () => {
   assert.equal(r.stderr, '');
 });
 
+test('the help bin/ prints without loading the CLI (rendered at build time) is the CLI\'s own help, with -h too', async () => {
+  const live = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--help'], { encoding: 'utf8' });
+  assert.equal(live.status, 0, live.stderr);
+  for (const args of [['--help'], ['-h'], []]) {
+    const r = await copilog(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, live.stdout, `copilog ${args.join(' ')}`);
+  }
+  // A command's help still comes from the CLI itself.
+  const doctor = await copilog(['doctor', '--help']);
+  assert.match(doctor.stdout, /^Usage: copilog doctor/);
+});
+
 test('the top-level description names only commands that exist', async () => {
   const r = await copilog(['--help']);
   assert.equal(r.code, 0);
