@@ -123,11 +123,10 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
   assert.ok(status.json.tenants.every((t: any) => t.lastRun?.status === 'completed' && t.interactions === 750), JSON.stringify(status.json.tenants.map((t: any) => t.lastRun)));
 });
 
-// Known gap (issue #9): on a loaded 2-core CI machine the workers' evenly spaced slots arrive
-// bunched (a fresh-clone run saw arrivals peak 68/s and 8 of 308 requests answered 429), so this
-// acceptance check is not met yet. It still runs and prints its figures, marked todo so that it
-// is reported, not hidden; remove the todo once the fleet keeps to the limit under load.
-test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', { todo: 'arrivals can exceed the per-app limit under CI load (issue #9)' }, async (t) => {
+// The limit is held by the workers, not by the emulator's 429s: slots are spaced at 90% of it, a
+// slot a worker was too late for (a loaded machine: a process can wait seconds for the CPU) is taken
+// again rather than sent beside the next ones, and the emulator counts requests as they arrive.
+test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', async (t) => {
   await emu.control('/scenario', 'POST', { ...fleetScenario, appRequestsPerSecond: 60 });
   const tenants = await customers();
   const url = await freshDb();
@@ -141,11 +140,9 @@ test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most
   const app = stats.apps[APP];
   t.diagnostic(`app: ${JSON.stringify(app)}`);
   assert.ok(app.requests >= 300, JSON.stringify(app));
-  // Admitted requests never exceed the limit in any sliding second; arrivals (429s included) may
-  // bunch by a request or two on the way (workers send evenly spaced slots, loopback jitter
-  // groups them), so they get 5% and the 429 share below says whether the fleet kept to its slots.
+  // Every request that reached the emulator counts, 429s included: at most 60 in any sliding second.
   assert.ok(app.peakPerSecond <= 60, `admitted peak ${app.peakPerSecond}/s`);
-  assert.ok(app.peakArrivalsPerSecond <= 63, `arrivals peak ${app.peakArrivalsPerSecond}/s`);
+  assert.ok(app.peakArrivalsPerSecond <= 60, `arrivals peak ${app.peakArrivalsPerSecond}/s`);
   assert.ok(app.throttled / app.requests < 0.01, `${app.throttled} 429s of ${app.requests}`);
   for (const t of tenants) assert.ok(stats.tenants[t].peakArrivalsPerSecond <= 30, `${t}: ${stats.tenants[t].peakArrivalsPerSecond}/s`);
 });

@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { createClient, type ClientConfig } from '../client/index.js';
-import type { Exchange } from '../client/transport.js';
 import { runExport, type ExportSummary } from '../export/engine.js';
 import { RateLimiter } from '../export/limiter.js';
 import { resolveTargets } from '../export/users.js';
@@ -25,30 +24,60 @@ export interface FleetLimits {
   appRate: number;
 }
 
+/**
+ * Slots are handed out at this share of each limit. Evenly spaced sends do not arrive evenly: a
+ * busy machine delays some and not others, so a limit's second can catch a few extra arrivals.
+ */
+export const LIMIT_SHARE = 0.9;
+/**
+ * A slot this late (ms after its time) is not used: sent now, it would land beside the slots
+ * handed out after it. The request takes a new slot instead (a missed slot costs budget, never
+ * the limit).
+ */
+export const LATE_SLOT_MS = 25;
+
+export interface GateStats {
+  /** Slots missed (the worker was too late for them) and taken again. */
+  lateSlots: number;
+  /** The latest a request was sent after its slot, in ms. */
+  maxLatenessMs: number;
+}
+
 /** The GCRA of RateLimiter for this process, then a slot of each shared limit in PostgreSQL. */
 export class FleetGate extends RateLimiter {
+  readonly gateStats: GateStats = { lateSlots: 0, maxLatenessMs: 0 };
+
   constructor(private readonly db: FleetDb, private readonly tenantId: string, private readonly appId: string, private readonly limits: FleetLimits) {
     super(limits.tenantRate);
   }
 
   override async acquire(signal?: AbortSignal): Promise<void> {
     await super.acquire(signal);
-    const tenantWait = await withRetry(() => this.db.slot(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate));
-    if (tenantWait > 0) await sleep(tenantWait, undefined, signal ? { signal } : undefined);
+    await this.take(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate * LIMIT_SHARE, signal);
     // The app's slot is taken once the tenant's has come, so waiting on one tenant wastes no app budget.
-    // 95% of the limit: requests spaced evenly here arrive less evenly (network, a busy machine).
-    const appWait = await withRetry(() => this.db.slot(`app:${this.appId}`, this.limits.appRate * 0.95));
-    if (appWait > 0) await sleep(appWait, undefined, signal ? { signal } : undefined);
+    await this.take(`app:${this.appId}`, this.limits.appRate * LIMIT_SHARE, signal);
+  }
+
+  /** Wait for a slot of the limit `key`; one missed by more than LATE_SLOT_MS is taken again. */
+  private async take(key: string, perSecond: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const slot = await withRetry(() => this.db.slot(key, perSecond));
+      const wait = slot.at - Date.now();
+      if (wait > 0) await sleep(wait, undefined, signal ? { signal } : undefined);
+      const late = Date.now() - slot.at;
+      if (late <= LATE_SLOT_MS) {
+        this.gateStats.maxLatenessMs = Math.max(this.gateStats.maxLatenessMs, Math.round(late));
+        return;
+      }
+      this.gateStats.lateSlots++;
+    }
   }
 
   override backOff(ms: number, status: number): void {
     super.backOff(ms, status);
     // Every worker on this tenant waits out the Retry-After.
     void withRetry(() => this.db.pause(`tenant:${this.tenantId}:${this.appId}`, ms)).catch(() => undefined);
-  }
-
-  override settled(e: Exchange): void {
-    super.settled(e);
   }
 }
 
@@ -187,7 +216,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
         });
         o.log('job.done', {
           tenant: tenantId, status: summary.status, users: summary.users, exported: summary.exported, new: summary.new, requests: summary.requests,
-          throttled: summary.throttled, failures: summary.failures.length, ms: Date.now() - started,
+          throttled: summary.throttled, failures: summary.failures.length, lateSlots: limiter.gateStats.lateSlots, maxLatenessMs: limiter.gateStats.maxLatenessMs, ms: Date.now() - started,
         });
         // A lost lease means another worker took the tenant over (this one was too slow to
         // heartbeat): it resumes from the cursors, so this job is handed over, not failed.
