@@ -121,6 +121,21 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
   assert.equal(status.code, 0, status.stderr);
   assert.equal(status.json.tenants.length, 12);
   assert.ok(status.json.tenants.every((t: any) => t.lastRun?.status === 'completed' && t.interactions === 750), JSON.stringify(status.json.tenants.map((t: any) => t.lastRun)));
+
+  // dump --tenant reads one tenant out of the fleet's store (its id in any letter case), and an
+  // unknown tenant is a usage error that names the ones the store holds.
+  const one = tenants[3]!;
+  const dumped = await copilog(['dump', '--store', url, '--tenant', one.toUpperCase(), '--format', 'jsonl', '--out', '-']);
+  assert.equal(dumped.code, 0, dumped.stderr);
+  const rows = dumped.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(rows.length, 750);
+  const truth = new Set((await (await emu.fetch(`/_emulator/tenants/${one}/interactions`)).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).interaction.id));
+  assert.deepEqual(new Set(rows.map((r) => r.interaction.id)), truth);
+  const unknown = await copilog(['dump', '--store', url, '--tenant', '00000000-0000-4000-8000-000000000000', '--out', '-', '--format', 'jsonl']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /holds no such tenant/);
+  assert.ok(unknown.stderr.includes(one), 'names the tenants the store holds');
+  assert.equal(unknown.stdout, '');
 });
 
 // The limit is held by the workers, not by the emulator's 429s: slots are spaced at 90% of it, a
