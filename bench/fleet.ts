@@ -280,8 +280,10 @@ async function main(): Promise<void> {
         const perSecond = interactions / spanS;
         const share = perSecond / ceiling;
         const busiest = Object.entries(cpu.seconds).sort((a, b) => b[1] - a[1])[0];
+        const ours = Object.values(cpu.seconds).reduce((a, b) => a + b, 0) / wallS;
+        const others = Math.max(0, cpu.machineBusy * cores - ours);
         const verdict = share >= 0.85 ? 'the rate limit (the ceiling)'
-          : cpu.machineBusy >= 0.9 ? `the machine's CPU (${fmt(cpu.machineBusy * 100)}% busy; most: ${busiest?.[0]})`
+          : cpu.machineBusy >= 0.9 ? `the machine's CPU (${fmt(cpu.machineBusy * 100)}% busy: this run ${fmt(ours, 2)} cores, most ${busiest?.[0]}; other processes ${fmt(others, 2)} cores)`
             : `neither CPU (${fmt(cpu.machineBusy * 100)}% busy) nor the limit: requests in flight (latency × rate)`;
         results.push({
           workers: n, interactions, spanS, wallS, perSecond, ceiling, share, bytes, walBytes, cpu: cpu.seconds, machineBusy: cpu.machineBusy, requests: app.requests, throttled: app.throttled,

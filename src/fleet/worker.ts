@@ -89,16 +89,22 @@ export const jsonLog = (worker: string): Log => (event, fields = {}) => {
 };
 
 let retryLog: Log | undefined;
+/** How long a worker keeps trying a database it lost (`--db-patience`). */
+let dbPatienceMs = 600_000;
 
-/** A database call that survives a lost connection: back-off from 0.5 s to 15 s, for up to 10 minutes. */
+/** The database stayed unreachable for longer than the worker's patience: it stops (exit 2). */
+export class DatabaseLostError extends Error {}
+
+/** A database call that survives a lost connection: back-off from 0.5 s to 15 s, for up to `--db-patience` (10 minutes). */
 export async function withRetry<T>(fn: () => Promise<T>, what = 'database'): Promise<T> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isConnectionError(e) || Date.now() - started > 600_000) throw e;
-      const wait = Math.min(15_000, 500 * 2 ** (attempt - 1));
+      const left = dbPatienceMs - (Date.now() - started);
+      if (!isConnectionError(e) || left <= 0) throw e;
+      const wait = Math.min(15_000, 500 * 2 ** (attempt - 1), left);
       retryLog?.('db.retry', { what, attempt, waitMs: wait, error: (e as Error).message });
       await sleep(wait);
     }
@@ -142,6 +148,8 @@ export interface WorkerOptions {
   limits: FleetLimits;
   log: Log;
   stop: AbortSignal;
+  /** How long to keep trying a lost database before stopping with DatabaseLostError (default 10 minutes). */
+  dbPatienceMs?: number;
 }
 
 export async function startBoss(storeUrl: string, log?: Log): Promise<PgBoss> {
@@ -167,6 +175,12 @@ export async function enqueue(boss: PgBoss, tenants: string[], reason: string): 
 export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; failed: number }> {
   const worker = `${hostname()}:${process.pid}`;
   retryLog = o.log;
+  dbPatienceMs = o.dbPatienceMs ?? 600_000;
+  // Stopped by the caller (a signal) or by a database lost for good.
+  const lost = new AbortController();
+  const halt = AbortSignal.any([o.stop, lost.signal]);
+  let lostSince: number | undefined;
+  let lostError: unknown;
   const boss = await withRetry(() => startBoss(o.storeUrl, o.log), 'queue');
   const store = retryingStore(await withRetry(() => o.openStore(), 'store'));
   let active = 0;
@@ -195,7 +209,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
       }, () => stop.abort());
     }, Math.max(1000, Math.floor(o.leaseMs / 3)));
     const onStop = () => stop.abort();
-    o.stop.addEventListener('abort', onStop);
+    halt.addEventListener('abort', onStop);
     const started = Date.now();
     try {
       const entry = await withRetry(() => o.db.get(tenantId));
@@ -220,7 +234,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
         });
         // A lost lease means another worker took the tenant over (this one was too slow to
         // heartbeat): it resumes from the cursors, so this job is handed over, not failed.
-        if (summary.status === 'interrupted' && !o.stop.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
+        if (summary.status === 'interrupted' && !halt.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
       } finally {
         await client.close();
       }
@@ -229,7 +243,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
       o.log('job.handedOver', { tenant: tenantId, error: (e as Error).message });
     } finally {
       clearInterval(beat);
-      o.stop.removeEventListener('abort', onStop);
+      halt.removeEventListener('abort', onStop);
       await withRetry(() => o.db.releaseLease(tenantId, worker)).catch(() => undefined);
     }
   };
@@ -253,7 +267,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
   for (let i = 0; i < o.concurrency; i++) await boss.work(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, handler);
 
   // Housekeeping: leases of dead workers re-queue their tenants; due schedules are enqueued.
-  while (!o.stop.aborted) {
+  while (!halt.aborted) {
     try {
       for (const l of await o.db.reapExpiredLeases()) {
         o.log('lease.expired', { tenant: l.tenantId, worker: l.worker });
@@ -267,10 +281,31 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
         const leases = await o.db.leases();
         if (waiting === 0 && leases.length === 0) break;
       }
+      if (lostSince !== undefined) {
+        o.log('db.reconnected', { afterMs: Date.now() - lostSince });
+        lostSince = undefined;
+      }
     } catch (e) {
-      o.log('worker.error', { error: (e as Error).message });
+      if (isConnectionError(e)) {
+        // The database went away: jobs retry on their own; after --db-patience the worker stops.
+        if (lostSince === undefined) o.log('db.lost', { error: (e as Error).message });
+        lostSince ??= Date.now();
+        if (Date.now() - lostSince > dbPatienceMs) {
+          lostError = e;
+          lost.abort();
+        }
+      } else o.log('worker.error', { error: (e as Error).message });
     }
-    await sleep(1000, undefined, { signal: o.stop }).catch(() => undefined);
+    await sleep(1000, undefined, { signal: halt }).catch(() => undefined);
+  }
+  if (lost.signal.aborted) {
+    const why = `lost the connection to PostgreSQL at ${o.db.location} for more than ${Math.round(dbPatienceMs / 1000)} s (${(lostError as Error).message}); `
+      + 'every page written is whole (a page and its cursor are one statement), and each tenant resumes from its cursors. Start the worker again once the database is back.';
+    o.log('worker.stop', { jobs, failed, error: why });
+    // Nothing more can be recorded: do not wait for the queue or the jobs.
+    await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw new DatabaseLostError(why);
   }
   o.log('worker.stop', { jobs, failed });
   await boss.stop({ graceful: true, wait: true, timeout: 30_000 }).catch(() => undefined);
