@@ -232,8 +232,7 @@ export function workerCommand(): Command {
         process.exitCode = r.failed > 0 ? 1 : 0;
       } catch (e) {
         if (!(e instanceof DatabaseLostError)) throw e;
-        // Jobs may still be waiting on the database: say why and stop now.
-        await db.close();
+        // Jobs and pools may still be waiting on the database: say why and stop now.
         process.stderr.write(`copilog: ${e.message}\n`);
         process.exit(2);
       } finally {
