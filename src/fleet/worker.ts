@@ -181,6 +181,14 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
   const halt = AbortSignal.any([o.stop, lost.signal]);
   let lostSince: number | undefined;
   let lostError: unknown;
+  // pg-boss records a job's end (complete or fail) without awaiting it: with the database gone that
+  // promise rejects unhandled, which would end the worker with a stack trace instead of retrying.
+  // The job's tenant is safe: its lease expires and another run resumes from its cursors.
+  const onRejection = (e: unknown) => {
+    if (!isConnectionError(e)) throw e;
+    o.log('queue.error', { error: (e as Error).message });
+  };
+  process.on('unhandledRejection', onRejection);
   const boss = await withRetry(() => startBoss(o.storeUrl, o.log), 'queue');
   const store = retryingStore(await withRetry(() => o.openStore(), 'store'));
   let active = 0;
@@ -310,5 +318,6 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
   o.log('worker.stop', { jobs, failed });
   await boss.stop({ graceful: true, wait: true, timeout: 30_000 }).catch(() => undefined);
   await store.close();
+  process.off('unhandledRejection', onRejection);
   return { jobs, failed };
 }
