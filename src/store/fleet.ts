@@ -159,11 +159,24 @@ export class FleetDb {
   async slot(key: string, perSecond: number): Promise<Slot> {
     const lead = Math.min(250, Math.max(5, 2 * this.recentRtt));
     const client = await this.rates().connect();
-    // Timed from when the statement leaves, not from a wait for a free connection.
+    // A connection that dies while checked out must not end the process (pg emits 'error').
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    // Timed from when the statement leaves, not from a wait for a free connection: with every
+    // connection busy, the wait would skew the clock by up to half of it.
     const sent = Date.now();
-    const r = await client.query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3 + $2)
+    let r: pg.QueryResult;
+    try {
+      r = await client.query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3 + $2)
       ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3) + $2
-      RETURNING tat - $2 AS at, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, [key, 1000 / perSecond, lead]).finally(() => client.release());
+      RETURNING tat - $2 AS at, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, [key, 1000 / perSecond, lead]);
+    } catch (e) {
+      client.off('error', ignore);
+      client.release(e as Error);
+      throw e;
+    }
+    client.off('error', ignore);
+    client.release();
     const back = Date.now();
     this.sampleClock(r.rows[0].now as number, sent, back);
     const dbAt = r.rows[0].at as number;
