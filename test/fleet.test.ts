@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { openStore } from '../src/store/index.js';
 import { copilog, startCli, type CliRun } from './support/cli.js';
@@ -37,6 +38,44 @@ async function customers(): Promise<string[]> {
 
 async function addAll(url: string): Promise<CliRun> {
   return copilog(['fleet', 'add', '--store', url, '--emulator', emu.url, '--ca', emu.ca, '--all-tenants', '--client-id', APP, '--credential-env', 'FLEET_SECRET', '--json']);
+}
+
+/** A TCP hop between workers and PostgreSQL that a test can cut (every connection dropped, new ones refused) and open again on the same port. */
+async function pgHop(directUrl: string) {
+  const target = new URL(directUrl);
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const open = () => new Promise<void>((resolve, reject) => {
+    server = net.createServer((client) => {
+      const up = net.connect(Number(target.port || 5432), target.hostname);
+      const drop = () => {
+        client.destroy();
+        up.destroy();
+        sockets.delete(client);
+        sockets.delete(up);
+      };
+      for (const s of [client, up]) {
+        sockets.add(s);
+        s.on('error', drop).on('close', drop);
+      }
+      client.pipe(up).pipe(client);
+    });
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      port = (server!.address() as net.AddressInfo).port;
+      resolve();
+    });
+  });
+  const cut = () => new Promise<void>((resolve) => {
+    server!.close(() => resolve());
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  });
+  await open();
+  const via = new URL(directUrl);
+  via.port = String(port);
+  return { url: via.toString(), open, cut };
 }
 
 function worker(url: string, extra: string[] = []) {
@@ -121,13 +160,27 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
   assert.equal(status.code, 0, status.stderr);
   assert.equal(status.json.tenants.length, 12);
   assert.ok(status.json.tenants.every((t: any) => t.lastRun?.status === 'completed' && t.interactions === 750), JSON.stringify(status.json.tenants.map((t: any) => t.lastRun)));
+
+  // dump --tenant reads one tenant out of the fleet's store (its id in any letter case), and an
+  // unknown tenant is a usage error that names the ones the store holds.
+  const one = tenants[3]!;
+  const dumped = await copilog(['dump', '--store', url, '--tenant', one.toUpperCase(), '--format', 'jsonl', '--out', '-']);
+  assert.equal(dumped.code, 0, dumped.stderr);
+  const rows = dumped.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(rows.length, 750);
+  const truth = new Set((await (await emu.fetch(`/_emulator/tenants/${one}/interactions`)).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).interaction.id));
+  assert.deepEqual(new Set(rows.map((r) => r.interaction.id)), truth);
+  const unknown = await copilog(['dump', '--store', url, '--tenant', '00000000-0000-4000-8000-000000000000', '--out', '-', '--format', 'jsonl']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /holds no such tenant/);
+  assert.ok(unknown.stderr.includes(one), 'names the tenants the store holds');
+  assert.equal(unknown.stdout, '');
 });
 
-// Known gap (issue #9): on a loaded 2-core CI machine the workers' evenly spaced slots arrive
-// bunched (a fresh-clone run saw arrivals peak 68/s and 8 of 308 requests answered 429), so this
-// acceptance check is not met yet. It still runs and prints its figures, marked todo so that it
-// is reported, not hidden; remove the todo once the fleet keeps to the limit under load.
-test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', { todo: 'arrivals can exceed the per-app limit under CI load (issue #9)' }, async (t) => {
+// The limit is held by the workers, not by the emulator's 429s: slots are spaced at 90% of it, a
+// slot a worker was too late for (a loaded machine: a process can wait seconds for the CPU) is taken
+// again rather than sent beside the next ones, and the emulator counts requests as they arrive.
+test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', async (t) => {
   await emu.control('/scenario', 'POST', { ...fleetScenario, appRequestsPerSecond: 60 });
   const tenants = await customers();
   const url = await freshDb();
@@ -141,13 +194,55 @@ test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most
   const app = stats.apps[APP];
   t.diagnostic(`app: ${JSON.stringify(app)}`);
   assert.ok(app.requests >= 300, JSON.stringify(app));
-  // Admitted requests never exceed the limit in any sliding second; arrivals (429s included) may
-  // bunch by a request or two on the way (workers send evenly spaced slots, loopback jitter
-  // groups them), so they get 5% and the 429 share below says whether the fleet kept to its slots.
+  // Every request that reached the emulator counts, 429s included: at most 60 in any sliding second.
   assert.ok(app.peakPerSecond <= 60, `admitted peak ${app.peakPerSecond}/s`);
-  assert.ok(app.peakArrivalsPerSecond <= 63, `arrivals peak ${app.peakArrivalsPerSecond}/s`);
+  assert.ok(app.peakArrivalsPerSecond <= 60, `arrivals peak ${app.peakArrivalsPerSecond}/s`);
   assert.ok(app.throttled / app.requests < 0.01, `${app.throttled} 429s of ${app.requests}`);
   for (const t of tenants) assert.ok(stats.tenants[t].peakArrivalsPerSecond <= 30, `${t}: ${stats.tenants[t].peakArrivalsPerSecond}/s`);
+});
+
+test('a worker that loses its database reconnects when it comes back within --db-patience, and stops with a clear message and exit 2 when it does not; nothing is damaged', async (t) => {
+  await emu.control('/scenario', 'POST', fleetScenario);
+  const two = (await customers()).slice(0, 2);
+  // Slow answers keep the jobs busy while the database goes away.
+  for (const tid of two) await emu.control(`/tenants/${tid}`, 'PATCH', { faults: { latencyMs: 3000 } });
+  const url = await freshDb();
+  for (const tid of two) {
+    const add = await copilog(['fleet', 'add', '--store', url, '--tenant', tid, '--client-id', APP, '--credential-env', 'FLEET_SECRET', '--emulator', emu.url, '--ca', emu.ca]);
+    assert.equal(add.code, 0, add.stderr);
+  }
+  const hop = await pgHop(url);
+  const started = async (w: ReturnType<typeof worker>) => {
+    const deadline = Date.now() + 120_000;
+    while (!w.lines.some((l) => l.event === 'job.start') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 800));
+  };
+
+  // Lost for 5 s, then back: the worker retries, finishes, exits 0, and every tenant is whole.
+  assert.equal((await copilog(['fleet', 'run', '--store', url])).code, 0);
+  const patient = worker(hop.url, ['--db-patience', '2m']);
+  await started(patient);
+  await hop.cut();
+  await new Promise((r) => setTimeout(r, 5000));
+  await hop.open();
+  const ok = await patient.done;
+  assert.equal(ok.code, 0, ok.stderr.slice(-2000));
+  assert.ok(patient.lines.some((l) => l.event === 'db.retry' || l.event === 'db.lost'), 'the loss was seen and retried');
+  await assertEqualsGroundTruth(url, two);
+
+  // Lost for good: after --db-patience the worker says so and exits 2.
+  assert.equal((await copilog(['fleet', 'run', '--store', url])).code, 0);
+  const impatient = worker(hop.url, ['--db-patience', '3s']);
+  await started(impatient);
+  await hop.cut();
+  const cutAt = Date.now();
+  const gone = await impatient.done;
+  t.diagnostic(`stopped ${Date.now() - cutAt} ms after the cut`);
+  assert.equal(gone.code, 2, gone.stderr.slice(-2000));
+  assert.match(gone.stderr, /copilog: lost the connection to PostgreSQL at postgres:\/\/.* for more than 3 s .*Start the worker again once the database is back/);
+  assert.ok(Date.now() - cutAt < 60_000);
+  // The database is untouched by the loss: every tenant still whole, no duplicates.
+  await assertEqualsGroundTruth(url, two);
 });
 
 test('bad input: unreachable database exits 2; newer fleet schema refused; a tenant added twice; a missing credential fails the job clearly', async () => {

@@ -144,6 +144,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   const stampHeaders = (req: FastifyRequest, reply: FastifyReply): void => {
     const clientRequestId = String(req.headers['client-request-id'] ?? '') || req.id;
     (req as { clientRequestId?: string }).clientRequestId = clientRequestId;
+    // When the request arrived, before any work on it: Graph counts its limits at the door.
+    (req as { arrivedAt?: number }).arrivedAt = Date.now();
     reply.header('request-id', req.id).header('client-request-id', clientRequestId).header('strict-transport-security', 'max-age=31536000');
     if (isGraph(req.url)) {
       // Graph's Date is the service's time: the emulator's clock (a moved clock shows here too).

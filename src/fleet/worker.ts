@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { createClient, type ClientConfig } from '../client/index.js';
-import type { Exchange } from '../client/transport.js';
 import { runExport, type ExportSummary } from '../export/engine.js';
 import { RateLimiter } from '../export/limiter.js';
 import { resolveTargets } from '../export/users.js';
@@ -25,30 +24,60 @@ export interface FleetLimits {
   appRate: number;
 }
 
+/**
+ * Slots are handed out at this share of each limit. Evenly spaced sends do not arrive evenly: a
+ * busy machine delays some and not others, so a limit's second can catch a few extra arrivals.
+ */
+export const LIMIT_SHARE = 0.9;
+/**
+ * A slot this late (ms after its time) is not used: sent now, it would land beside the slots
+ * handed out after it. The request takes a new slot instead (a missed slot costs budget, never
+ * the limit).
+ */
+export const LATE_SLOT_MS = 25;
+
+export interface GateStats {
+  /** Slots missed (the worker was too late for them) and taken again. */
+  lateSlots: number;
+  /** The latest a request was sent after its slot, in ms. */
+  maxLatenessMs: number;
+}
+
 /** The GCRA of RateLimiter for this process, then a slot of each shared limit in PostgreSQL. */
 export class FleetGate extends RateLimiter {
+  readonly gateStats: GateStats = { lateSlots: 0, maxLatenessMs: 0 };
+
   constructor(private readonly db: FleetDb, private readonly tenantId: string, private readonly appId: string, private readonly limits: FleetLimits) {
     super(limits.tenantRate);
   }
 
   override async acquire(signal?: AbortSignal): Promise<void> {
     await super.acquire(signal);
-    const tenantWait = await withRetry(() => this.db.slot(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate));
-    if (tenantWait > 0) await sleep(tenantWait, undefined, signal ? { signal } : undefined);
+    await this.take(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate * LIMIT_SHARE, signal);
     // The app's slot is taken once the tenant's has come, so waiting on one tenant wastes no app budget.
-    // 95% of the limit: requests spaced evenly here arrive less evenly (network, a busy machine).
-    const appWait = await withRetry(() => this.db.slot(`app:${this.appId}`, this.limits.appRate * 0.95));
-    if (appWait > 0) await sleep(appWait, undefined, signal ? { signal } : undefined);
+    await this.take(`app:${this.appId}`, this.limits.appRate * LIMIT_SHARE, signal);
+  }
+
+  /** Wait for a slot of the limit `key`; one missed by more than LATE_SLOT_MS is taken again. */
+  private async take(key: string, perSecond: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const slot = await withRetry(() => this.db.slot(key, perSecond));
+      const wait = slot.at - Date.now();
+      if (wait > 0) await sleep(wait, undefined, signal ? { signal } : undefined);
+      const late = Date.now() - slot.at;
+      if (late <= LATE_SLOT_MS) {
+        this.gateStats.maxLatenessMs = Math.max(this.gateStats.maxLatenessMs, Math.round(late));
+        return;
+      }
+      this.gateStats.lateSlots++;
+    }
   }
 
   override backOff(ms: number, status: number): void {
     super.backOff(ms, status);
     // Every worker on this tenant waits out the Retry-After.
     void withRetry(() => this.db.pause(`tenant:${this.tenantId}:${this.appId}`, ms)).catch(() => undefined);
-  }
-
-  override settled(e: Exchange): void {
-    super.settled(e);
   }
 }
 
@@ -60,16 +89,22 @@ export const jsonLog = (worker: string): Log => (event, fields = {}) => {
 };
 
 let retryLog: Log | undefined;
+/** How long a worker keeps trying a database it lost (`--db-patience`). */
+let dbPatienceMs = 600_000;
 
-/** A database call that survives a lost connection: back-off from 0.5 s to 15 s, for up to 10 minutes. */
+/** The database stayed unreachable for longer than the worker's patience: it stops (exit 2). */
+export class DatabaseLostError extends Error {}
+
+/** A database call that survives a lost connection: back-off from 0.5 s to 15 s, for up to `--db-patience` (10 minutes). */
 export async function withRetry<T>(fn: () => Promise<T>, what = 'database'): Promise<T> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isConnectionError(e) || Date.now() - started > 600_000) throw e;
-      const wait = Math.min(15_000, 500 * 2 ** (attempt - 1));
+      const left = dbPatienceMs - (Date.now() - started);
+      if (!isConnectionError(e) || left <= 0) throw e;
+      const wait = Math.min(15_000, 500 * 2 ** (attempt - 1), left);
       retryLog?.('db.retry', { what, attempt, waitMs: wait, error: (e as Error).message });
       await sleep(wait);
     }
@@ -113,6 +148,8 @@ export interface WorkerOptions {
   limits: FleetLimits;
   log: Log;
   stop: AbortSignal;
+  /** How long to keep trying a lost database before stopping with DatabaseLostError (default 10 minutes). */
+  dbPatienceMs?: number;
 }
 
 export async function startBoss(storeUrl: string, log?: Log): Promise<PgBoss> {
@@ -138,6 +175,20 @@ export async function enqueue(boss: PgBoss, tenants: string[], reason: string): 
 export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; failed: number }> {
   const worker = `${hostname()}:${process.pid}`;
   retryLog = o.log;
+  dbPatienceMs = o.dbPatienceMs ?? 600_000;
+  // Stopped by the caller (a signal) or by a database lost for good.
+  const lost = new AbortController();
+  const halt = AbortSignal.any([o.stop, lost.signal]);
+  let lostSince: number | undefined;
+  let lostError: unknown;
+  // pg-boss records a job's end (complete or fail) without awaiting it: with the database gone that
+  // promise rejects unhandled, which would end the worker with a stack trace instead of retrying.
+  // The job's tenant is safe: its lease expires and another run resumes from its cursors.
+  const onRejection = (e: unknown) => {
+    if (!isConnectionError(e)) throw e;
+    o.log('queue.error', { error: (e as Error).message });
+  };
+  process.on('unhandledRejection', onRejection);
   const boss = await withRetry(() => startBoss(o.storeUrl, o.log), 'queue');
   const store = retryingStore(await withRetry(() => o.openStore(), 'store'));
   let active = 0;
@@ -166,7 +217,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
       }, () => stop.abort());
     }, Math.max(1000, Math.floor(o.leaseMs / 3)));
     const onStop = () => stop.abort();
-    o.stop.addEventListener('abort', onStop);
+    halt.addEventListener('abort', onStop);
     const started = Date.now();
     try {
       const entry = await withRetry(() => o.db.get(tenantId));
@@ -187,11 +238,11 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
         });
         o.log('job.done', {
           tenant: tenantId, status: summary.status, users: summary.users, exported: summary.exported, new: summary.new, requests: summary.requests,
-          throttled: summary.throttled, failures: summary.failures.length, ms: Date.now() - started,
+          throttled: summary.throttled, failures: summary.failures.length, lateSlots: limiter.gateStats.lateSlots, maxLatenessMs: limiter.gateStats.maxLatenessMs, ms: Date.now() - started,
         });
         // A lost lease means another worker took the tenant over (this one was too slow to
         // heartbeat): it resumes from the cursors, so this job is handed over, not failed.
-        if (summary.status === 'interrupted' && !o.stop.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
+        if (summary.status === 'interrupted' && !halt.aborted && !leaseLost) throw new Error('the export was interrupted; it resumes from its cursors');
       } finally {
         await client.close();
       }
@@ -200,7 +251,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
       o.log('job.handedOver', { tenant: tenantId, error: (e as Error).message });
     } finally {
       clearInterval(beat);
-      o.stop.removeEventListener('abort', onStop);
+      halt.removeEventListener('abort', onStop);
       await withRetry(() => o.db.releaseLease(tenantId, worker)).catch(() => undefined);
     }
   };
@@ -224,7 +275,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
   for (let i = 0; i < o.concurrency; i++) await boss.work(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, handler);
 
   // Housekeeping: leases of dead workers re-queue their tenants; due schedules are enqueued.
-  while (!o.stop.aborted) {
+  while (!halt.aborted) {
     try {
       for (const l of await o.db.reapExpiredLeases()) {
         o.log('lease.expired', { tenant: l.tenantId, worker: l.worker });
@@ -238,13 +289,35 @@ export async function runWorker(o: WorkerOptions): Promise<{ jobs: number; faile
         const leases = await o.db.leases();
         if (waiting === 0 && leases.length === 0) break;
       }
+      if (lostSince !== undefined) {
+        o.log('db.reconnected', { afterMs: Date.now() - lostSince });
+        lostSince = undefined;
+      }
     } catch (e) {
-      o.log('worker.error', { error: (e as Error).message });
+      if (isConnectionError(e)) {
+        // The database went away: jobs retry on their own; after --db-patience the worker stops.
+        if (lostSince === undefined) o.log('db.lost', { error: (e as Error).message });
+        lostSince ??= Date.now();
+        if (Date.now() - lostSince > dbPatienceMs) {
+          lostError = e;
+          lost.abort();
+        }
+      } else o.log('worker.error', { error: (e as Error).message });
     }
-    await sleep(1000, undefined, { signal: o.stop }).catch(() => undefined);
+    await sleep(1000, undefined, { signal: halt }).catch(() => undefined);
+  }
+  if (lost.signal.aborted) {
+    const why = `lost the connection to PostgreSQL at ${o.db.location} for more than ${Math.round(dbPatienceMs / 1000)} s (${(lostError as Error).message}); `
+      + 'every page written is whole (a page and its cursor are one statement), and each tenant resumes from its cursors. Start the worker again once the database is back.';
+    o.log('worker.stop', { jobs, failed, error: why });
+    // Nothing more can be recorded: do not wait for the queue or the jobs.
+    await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw new DatabaseLostError(why);
   }
   o.log('worker.stop', { jobs, failed });
   await boss.stop({ graceful: true, wait: true, timeout: 30_000 }).catch(() => undefined);
   await store.close();
+  process.off('unhandledRejection', onRejection);
   return { jobs, failed };
 }

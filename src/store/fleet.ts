@@ -18,7 +18,17 @@ export const FLEET_MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE fleet_rate (key TEXT COLLATE "C" PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);
   `,
+  // Rate slots are hot rows updated before every Graph request: written without WAL, they need no
+  // disk flush per slot (after a server crash the table is empty, which only means no one waits).
+  'ALTER TABLE fleet_rate SET UNLOGGED',
 ];
+
+/** A slot of a shared limit: when to send, on this process's clock (ms since the epoch). */
+export interface Slot {
+  at: number;
+  /** The slot's time on the database's clock. */
+  dbAt: number;
+}
 
 /** Where a tenant's credential comes from: never the secret itself. */
 export type CredentialKind = 'env' | 'certificate' | 'azure-identity';
@@ -48,7 +58,18 @@ const fromRow = (r: Record<string, unknown>): FleetTenant => ({
 });
 
 export class FleetDb {
-  private constructor(readonly pool: pg.Pool, readonly location: string) {}
+  /**
+   * Rate slots go through their own connections, which commit without waiting for the disk: a
+   * slot lost in a server crash costs nothing, and a slot must not queue behind a lease or a flush.
+   */
+  private ratePool?: pg.Pool;
+  /** The database's clock minus this process's, from the quickest recent round trip (NTP's way). */
+  private clock = { offset: 0, rtt: Infinity, at: 0 };
+  private lastClock = { offset: 0, rtt: Infinity, at: 0 };
+  /** Recent round trip of a slot (EWMA, ms): a slot is handed out at least this far ahead. */
+  private recentRtt = 5;
+
+  private constructor(readonly pool: pg.Pool, readonly location: string, private readonly url: string) {}
 
   static async open(url: string): Promise<FleetDb> {
     const where = redactUrl(url);
@@ -60,7 +81,7 @@ export class FleetDb {
       await pool.end().catch(() => undefined);
       throw openError(where, e);
     }
-    return new FleetDb(pool, where);
+    return new FleetDb(pool, where, url);
   }
 
   async add(t: Omit<FleetTenant, 'addedAt' | 'nextRunAt' | 'everyMs'>): Promise<void> {
@@ -124,25 +145,70 @@ export class FleetDb {
     return r.rows.map((x) => ({ tenantId: x.tenant_id as string, worker: x.worker as string, expiresAt: new Date(x.expires_at as string).toISOString() }));
   }
 
+  private rates(): pg.Pool {
+    return (this.ratePool ??= newPool(this.url, 4, { synchronous_commit: 'off' }));
+  }
+
   /**
-   * Reserve the next slot of a limit shared by every worker (GCRA): returns how long to wait
-   * before sending. Slots are `1000 / perSecond` ms apart on the database's clock.
+   * Reserve the next slot of a limit shared by every worker (GCRA): slots are `1000 / perSecond`
+   * ms apart on the database's clock, read once the row is locked, so a slot is never handed out
+   * in the past because the request queued for the lock, and never sooner than the worker can
+   * hear of it (twice the recent round trip): a slot that is already due when its answer arrives
+   * would be sent late, beside the slots handed out after it.
    */
-  async slot(key: string, perSecond: number): Promise<number> {
-    const r = await this.pool.query(`WITH now_ms AS (SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t)
-      INSERT INTO fleet_rate AS f (key, tat) SELECT $1, t + $2 FROM now_ms
-      ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, (SELECT t FROM now_ms)) + $2
-      RETURNING tat - $2 - (SELECT t FROM now_ms) AS wait`, [key, 1000 / perSecond]);
-    return Math.max(0, r.rows[0].wait as number);
+  async slot(key: string, perSecond: number): Promise<Slot> {
+    const lead = Math.min(250, Math.max(5, 2 * this.recentRtt));
+    const client = await this.rates().connect();
+    // A connection that dies while checked out must not end the process (pg emits 'error').
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    // Timed from when the statement leaves, not from a wait for a free connection: with every
+    // connection busy, the wait would skew the clock by up to half of it.
+    const sent = Date.now();
+    let r: pg.QueryResult;
+    try {
+      r = await client.query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3 + $2)
+      ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3) + $2
+      RETURNING tat - $2 AS at, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, [key, 1000 / perSecond, lead]);
+    } catch (e) {
+      client.off('error', ignore);
+      client.release(e as Error);
+      throw e;
+    }
+    client.off('error', ignore);
+    client.release();
+    const back = Date.now();
+    this.sampleClock(r.rows[0].now as number, sent, back);
+    const dbAt = r.rows[0].at as number;
+    const best = this.lastClock.rtt < this.clock.rtt ? this.lastClock : this.clock;
+    return { at: dbAt - best.offset, dbAt };
+  }
+
+  /**
+   * Slots are times on the database's clock: each worker turns them into its own, so a slot
+   * handed out late (a slow answer, a queue for the connection) is not sent late too, and
+   * workers on hosts whose clocks differ still send in the database's order.
+   */
+  private sampleClock(dbNow: number, sent: number, back: number): void {
+    const rtt = back - sent;
+    this.recentRtt = this.recentRtt * 0.8 + rtt * 0.2;
+    const sample = { offset: dbNow - (sent + back) / 2, rtt, at: back };
+    // The quickest round trip of this 5-second period or the last one: a clock that drifts is
+    // followed, and a slow answer (a busy event loop) never sets it.
+    if (back - this.clock.at > 5000) {
+      this.lastClock = this.clock;
+      this.clock = sample;
+    } else if (rtt <= this.clock.rtt) this.clock = sample;
   }
 
   /** A Retry-After for this key: no worker gets a slot before it has passed. */
   async pause(key: string, ms: number): Promise<void> {
-    await this.pool.query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, extract(epoch FROM clock_timestamp()) * 1000 + $2)
+    await this.rates().query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $2)
       ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, excluded.tat)`, [key, ms]);
   }
 
   async close(): Promise<void> {
+    await this.ratePool?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
 }

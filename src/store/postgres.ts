@@ -45,8 +45,10 @@ export function isConnectionError(e: unknown): boolean {
     || /Connection terminated|connection timeout|Client has encountered a connection error/i.test((e as Error)?.message ?? '');
 }
 
-export function newPool(url: string, max = 8): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, types: TYPES, application_name: 'copilog' });
+/** `settings`: server settings for every connection of the pool (e.g. `{ synchronous_commit: 'off' }`). */
+export function newPool(url: string, max = 8, settings: Record<string, string> = {}): pg.Pool {
+  const options = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, types: TYPES, application_name: 'copilog', ...(options ? { options } : {}) });
   // An idle client whose server went away emits 'error' on the pool; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -201,13 +201,15 @@ export function workerCommand(): Command {
     .option('--lease <duration>', 'a tenant\'s lease; another worker takes over this long after a worker dies', '30s')
     .option('--tenant-rate <rps>', 'requests per second per tenant, across every worker (Graph: 30)', '30')
     .option('--app-rate <rps>', 'requests per second per app across every tenant and worker (Graph: 1500)', '1500')
-    .action(async (o: { store?: string; concurrency: string; exitWhenIdle?: boolean; lease: string; tenantRate: string; appRate: string }) => {
+    .option('--db-patience <duration>', 'how long to keep retrying a lost database before stopping (exit 2)', '10m')
+    .action(async (o: { store?: string; concurrency: string; exitWhenIdle?: boolean; lease: string; tenantRate: string; appRate: string; dbPatience: string }) => {
       const concurrency = Number(o.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, not '${o.concurrency}'`);
       const leaseMs = parseDuration('--lease', o.lease);
+      const dbPatienceMs = parseDuration('--db-patience', o.dbPatience);
       const limits = { tenantRate: rateOf('--tenant-rate', o.tenantRate, 1500), appRate: rateOf('--app-rate', o.appRate, 100_000) };
       const { db, url } = await openFleet(o.store);
-      const { runWorker, jsonLog } = await import('../../fleet/worker.js');
+      const { runWorker, jsonLog, DatabaseLostError } = await import('../../fleet/worker.js');
       const { openPostgresStore } = await import('../../store/postgres.js');
       const { resolveTarget } = await import('../target.js');
       const stop = new AbortController();
@@ -225,9 +227,14 @@ export function workerCommand(): Command {
             if (kind === 'azure-cli') return new id.AzureCliCredential();
             return new id.DefaultAzureCredential();
           },
-          concurrency, exitWhenIdle: !!o.exitWhenIdle, leaseMs, limits, log: jsonLog(`${(await import('node:os')).hostname()}:${process.pid}`), stop: stop.signal,
+          concurrency, exitWhenIdle: !!o.exitWhenIdle, leaseMs, limits, log: jsonLog(`${(await import('node:os')).hostname()}:${process.pid}`), stop: stop.signal, dbPatienceMs,
         });
         process.exitCode = r.failed > 0 ? 1 : 0;
+      } catch (e) {
+        if (!(e instanceof DatabaseLostError)) throw e;
+        // Jobs and pools may still be waiting on the database: say why and stop now.
+        process.stderr.write(`copilog: ${e.message}\n`);
+        process.exit(2);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -51,7 +51,9 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
   const admit = async (r: GraphRequest) => {
     const perSecond = r.tenant.behaviours.requestsPerSecond;
     const style = r.tenant.behaviours.retryAfter;
-    const now = Date.now();
+    // Counted when the request arrived, not when this busy process got round to it after the
+    // token and directory gates: requests sent evenly stay evenly spaced here, as at Graph's door.
+    const now = (r.req as { arrivedAt?: number }).arrivedAt ?? Date.now();
     // Per app across every tenant first (a refused request spends no tenant budget), then per app per tenant.
     const appLimit = ctx.state.scenario.appRequestsPerSecond;
     const appWait = appLimit !== null ? ctx.stats.appWait(r.appId, appLimit, now) : undefined;

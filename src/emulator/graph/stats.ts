@@ -3,32 +3,60 @@
 // (sliding, not calendar seconds). The same sliding window enforces Graph's per-app limit across
 // tenants (1,500 requests/s by default).
 
-/** Timestamps of the last second, with the highest count it ever held. */
+/**
+ * Arrival times of the last second, in order, with the highest count any one-second window held.
+ * Requests are counted when they arrived, and their gates take different times, so a time can come
+ * a little after a later one: it is put in its place.
+ */
 class SlidingSecond {
   private readonly times: number[] = [];
   private head = 0;
   peak = 0;
 
-  /** How many fall in (now - 1 s, now]. */
-  count(nowMs: number): number {
-    while (this.head < this.times.length && this.times[this.head]! <= nowMs - 1000) this.head++;
+  /** The first index from `head` whose time is above `t`. */
+  private after(t: number): number {
+    let lo = this.head;
+    let hi = this.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.times[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** How many fall in (t - 1 s, t]. */
+  count(t: number): number {
+    return this.after(t) - this.after(t - 1000);
+  }
+
+  /** Forget what no window of the latest second can hold. */
+  private prune(): void {
+    const latest = this.times[this.times.length - 1];
+    if (latest === undefined) return;
+    // A little more than a second is kept, for the times that come late.
+    while (this.head < this.times.length && this.times[this.head]! <= latest - 5000) this.head++;
     if (this.head > 4096) {
       this.times.splice(0, this.head);
       this.head = 0;
     }
-    return this.times.length - this.head;
   }
 
-  add(nowMs: number): void {
-    this.times.push(nowMs);
-    this.peak = Math.max(this.peak, this.count(nowMs));
+  add(t: number): void {
+    let i = this.times.length;
+    while (i > this.head && this.times[i - 1]! > t) i--;
+    this.times.splice(i, 0, t);
+    // The windows ending at this time and at the later ones within a second of it gained one.
+    for (let j = i; j < this.times.length && this.times[j]! < t + 1000; j++) this.peak = Math.max(this.peak, this.count(this.times[j]!));
+    this.prune();
   }
 
-  /** Milliseconds until one more would fit under `limit`. */
-  waitFor(limit: number, nowMs: number): number {
-    const n = this.count(nowMs);
+  /** Milliseconds until one more would fit under `limit` at `t`. */
+  waitFor(limit: number, t: number): number {
+    const from = this.after(t - 1000);
+    const n = this.after(t) - from;
     if (n < limit) return 0;
-    return this.times[this.head + (n - Math.floor(limit))]! + 1000 - nowMs;
+    return this.times[from + (n - Math.floor(limit))]! + 1000 - t;
   }
 }
 

@@ -17,7 +17,8 @@ export class Throttle {
     this.buckets.set(key, b);
     if (nowMs < b.blockedUntil) return (b.blockedUntil - nowMs) / 1000;
     b.tokens = Math.min(capacity, b.tokens + Math.max(0, ((nowMs - b.at) / 1000) * perSecond));
-    b.at = nowMs;
+    // Arrival times can come a little out of order (their gates take different times).
+    b.at = Math.max(b.at, nowMs);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return undefined;
