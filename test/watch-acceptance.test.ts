@@ -197,13 +197,9 @@ const delivered = async () => (await subscriptions()).reduce((a, s) => a + s.del
 const notificationsIn = (w: WatchProc) => w.events.filter((e) => e.type === 'received').reduce((a, e) => a + e.accepted, 0);
 const addedByNotifications = (w: WatchProc) => w.events.filter((e) => e.type === 'processed' && e.reason === 'notifications').reduce((a, e) => a + e.added, 0);
 
-// ---- the scenarios ------------------------------------------------------------------------------------
-test('a. 100 users, 10,000 interactions ingested in bursts while watch runs: the store equals the ground truth', async () => {
-  const store = join(dir, 'a.db');
-  const w = startWatch(store);
-  await ready(w);
+/** 10,000 interactions in 10 bursts (10 per user) while w runs; then the store equals the truth. */
+async function tenThousandInBursts(store: string, w: WatchProc): Promise<void> {
   const before = await truth();
-  const deliveredBefore = await delivered();
   for (let b = 0; b < 10; b++) {
     await burst(10);
     await sleep(300);
@@ -212,6 +208,15 @@ test('a. 100 users, 10,000 interactions ingested in bursts while watch runs: the
   const after = await truth();
   assert.equal(after.size - before.size, 10_000, '10,000 interactions ingested');
   await assertEqualsTruth(store);
+}
+
+// ---- the scenarios ------------------------------------------------------------------------------------
+test('a. 100 users, 10,000 interactions ingested in bursts while watch runs: the store equals the ground truth', async () => {
+  const store = join(dir, 'a.db');
+  const w = startWatch(store);
+  await ready(w);
+  const deliveredBefore = await delivered();
+  await tenThousandInBursts(store, w);
   // Everything ingested came through notifications: the start-up catch-up was over before the
   // first burst and the next periodic one is an hour away.
   assert.ok((await delivered()) - deliveredBefore >= 10_000, 'the emulator delivered a notification per interaction');
@@ -320,15 +325,7 @@ test('d. rich notifications: 100 users, 10,000 interactions in bursts, stored fr
   const store = join(dir, 'd.db');
   const w = startWatch(store, 0, ['--rich']);
   await ready(w);
-  const before = await truth();
-  for (let b = 0; b < 10; b++) {
-    await burst(10);
-    await sleep(300);
-  }
-  await settled(store, w);
-  const after = await truth();
-  assert.equal(after.size - before.size, 10_000, '10,000 interactions ingested');
-  await assertEqualsTruth(store);
+  await tenThousandInBursts(store, w);
   // Per-user rich notifications carry validationTokens: every one is stored from its payload,
   // and none needs a read of the user's window.
   const received = w.events.filter((e) => e.type === 'received');
