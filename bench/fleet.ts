@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, fetch } from 'undici';
+import { benchArgs } from './args.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -60,22 +61,7 @@ async function serve(): Promise<void> {
 interface Options { tenants: number; users: number; perUser: number; workers: number[]; tenantRate: number; appRate: number; timeout: number; pg: string; cpuProf?: string; keep: boolean }
 
 function options(): Options {
-  const argv = process.argv.slice(2);
-  const known = new Set(['--tenants', '--users', '--per-user', '--workers', '--tenant-rate', '--app-rate', '--timeout', '--pg', '--cpu-prof', '--keep']);
-  const unknown = argv.filter((a) => a.startsWith('--') && !known.has(a));
-  if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; see the header of bench/fleet.ts`);
-  const value = (name: string, fallback: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return fallback;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-    return v;
-  };
-  const num = (name: string, fallback: number, min: number, max: number): number => {
-    const v = Number(value(name, String(fallback)));
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
-    return v;
-  };
+  const { argv, value, num } = benchArgs('fleet.ts', ['--tenants', '--users', '--per-user', '--workers', '--tenant-rate', '--app-rate', '--timeout', '--pg', '--cpu-prof', '--keep']);
   const workers = value('workers', '1,2,4').split(',').map(Number);
   if (!workers.every((w) => Number.isInteger(w) && w >= 1 && w <= 16)) throw new Error('--workers is a list of worker counts from 1 to 16, e.g. 1,2,4');
   const cpuProf = argv.includes('--cpu-prof') ? value('cpu-prof', '') : undefined;

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent } from 'undici';
+import { benchArgs } from './args.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const DEFAULT_SCENARIO = fileURLToPath(new URL('../scenarios/bench-10k.yaml', import.meta.url));
@@ -48,22 +49,7 @@ async function serve(): Promise<void> {
 interface Options { duration: number; baseline: number; connections: number; top: number; warmShare: number; scenario: string; keep: boolean }
 
 function options(): Options {
-  const argv = process.argv.slice(2);
-  const value = (name: string, fallback: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return fallback;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-    return v;
-  };
-  const num = (name: string, fallback: number, min: number, max: number): number => {
-    const v = Number(value(name, String(fallback)));
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
-    return v;
-  };
-  const known = new Set(['--duration', '--baseline', '--connections', '--top', '--warm-share', '--scenario', '--keep']);
-  const unknown = argv.filter((a) => a.startsWith('--') && !known.has(a));
-  if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; see the header of bench/interactions.ts`);
+  const { argv, value, num } = benchArgs('interactions.ts', ['--duration', '--baseline', '--connections', '--top', '--warm-share', '--scenario', '--keep']);
   return {
     duration: num('duration', 20, 1, 3600),
     baseline: num('baseline', 5, 0, 600),

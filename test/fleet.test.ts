@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { openStore } from '../src/store/index.js';
-import { copilog, startCli, type CliRun } from './support/cli.js';
+import { copilog, jsonLines, startCli, type CliRun } from './support/cli.js';
 import { withEmulator, type TestEmulator } from './support/emulator.js';
 import { adminQuery, createTestDatabase, type TestDatabase } from './support/postgres.js';
 
@@ -80,19 +80,7 @@ async function pgHop(directUrl: string) {
 
 function worker(url: string, extra: string[] = []) {
   const w = startCli(['worker', '--store', url, '--exit-when-idle', '--lease', '10s', '--concurrency', '2', ...extra], { env: SECRET_ENV });
-  const lines: any[] = [];
-  let buf = '';
-  w.child.stderr!.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        lines.push(JSON.parse(line));
-      } catch { /* not a log line */ }
-    }
-  });
+  const lines = jsonLines(w.child.stderr!);
   return { ...w, lines };
 }
 

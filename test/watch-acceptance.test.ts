@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { openStore } from '../src/store/index.js';
-import { startCli, type CliRun } from './support/cli.js';
+import { jsonLines, startCli, type CliRun } from './support/cli.js';
 import { tempDir, withEmulator, type TestEmulator } from './support/emulator.js';
 
 const USERS = 100;
@@ -72,19 +72,7 @@ function startWatch(store: string, port = 0, extra: string[] = []): WatchProc {
   const { child, done } = startCli(['watch', '--emulator', emu.url, '--ca', emu.ca, '--store', store, '--listen', `127.0.0.1:${port}`, '--json', ...extra]);
   running.add(child);
   void done.then(() => running.delete(child));
-  const events: any[] = [];
-  let buf = '';
-  child.stderr!.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        events.push(JSON.parse(line));
-      } catch { /* not an event line */ }
-    }
-  });
+  const events = jsonLines(child.stderr!);
   return {
     child, done, events,
     port: () => {

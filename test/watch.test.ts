@@ -155,20 +155,25 @@ async function startRich(store: Store, key: EncryptionKey, into: WatchEvent[]): 
 }
 const storedFromRich = (ev: WatchEvent[]) => ev.reduce((a, e) => a + (e.type === 'received' ? e.stored ?? 0 : 0), 0);
 
+/** A rich watcher on a store at path, stopped even when an assertion fails (its timers would keep the file running until the timeout). */
+async function richWatcher(t: { after: (f: () => Promise<void>) => void }, path: string, key: EncryptionKey) {
+  const store = await openStore(path);
+  const ev: WatchEvent[] = [];
+  const w = await startRich(store, key, ev);
+  t.after(async () => {
+    await w.stop({ cleanup: true });
+    await store.close();
+  });
+  return { store, ev, w };
+}
+
 test('watch --rich: bursts of rich notifications with valid validationTokens are stored from the payload (no window read) → the store equals the ground truth', async (t) => {
   const path = join(dir, 'rich.db');
   const keyPath = encryptionKeyPath(path, tid);
   const key = await ensureEncryptionKey(keyPath);
   assert.equal(statSync(keyPath).mode & 0o777, 0o600, 'the private key is readable by its owner only');
   assert.equal((await ensureEncryptionKey(keyPath)).id, key.id, 'the same key pair on the next start');
-  const store = await openStore(path);
-  const ev: WatchEvent[] = [];
-  const w = await startRich(store, key, ev);
-  // Stopped even when an assertion fails (its timers would keep the file running until the timeout).
-  t.after(async () => {
-    await w.stop({ cleanup: true });
-    await store.close();
-  });
+  const { store, ev, w } = await richWatcher(t, path, key);
   const subs = (await emu.control(`/tenants/${tid}/subscriptions`)).value;
   assert.ok(subs.length >= served.size);
   for (const s of subs) {
@@ -197,14 +202,7 @@ test('watch --rich: bursts of rich notifications with valid validationTokens are
 test('watch --rich: forged and broken input is refused, logged without bodies or secrets, never stored; unproven rich data is only a hint; the receiver keeps serving', async (t) => {
   const path = join(dir, 'rich-forged.db');
   const key = await ensureEncryptionKey(encryptionKeyPath(path, tid));
-  const store = await openStore(path);
-  const ev: WatchEvent[] = [];
-  const w = await startRich(store, key, ev);
-  // Stopped even when an assertion fails (its timers would keep the file running until the timeout).
-  t.after(async () => {
-    await w.stop({ cleanup: true });
-    await store.close();
-  });
+  const { store, ev, w } = await richWatcher(t, path, key);
   await w.idle();
   const appId = client.config.clientId;
   const otherApp = (await emu.tenantList()).tenants[0].apps.map((a: any) => a.appId).find((a: string) => a !== appId);

@@ -49,3 +49,20 @@ export function fingerprint(path: string): string {
   for (const p of [path, `${path}-wal`, `${path}-shm`]) h.update(!existsSync(p) ? `absent:${p}` : statSync(p).isDirectory() ? `directory:${readdirSync(p).join('/')}` : readFileSync(p));
   return h.digest('hex');
 }
+
+/** Collects the JSON lines a child writes to a stream (copilog's --json events, a worker's log); other lines are skipped. */
+export function jsonLines(stream: NodeJS.ReadableStream, into: any[] = []): any[] {
+  let buf = '';
+  stream.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        into.push(JSON.parse(line));
+      } catch { /* not a JSON line */ }
+    }
+  });
+  return into;
+}
