@@ -113,14 +113,18 @@ export async function openPostgresStore(url: string, o: { readonly?: boolean; po
     throw new StoreOpenError(`--store ${where} is not a valid PostgreSQL URL: ${(e as Error).message}`);
   }
   try {
-    const version = await versionOf(pool, 'store');
-    if (version !== null && version > SCHEMA_VERSION) {
-      throw new StoreOpenError(`${where} was written by a newer copilog (store schema ${version}; this copilog reads up to ${SCHEMA_VERSION}); it was not modified. Upgrade copilog.`);
-    }
+    let version = await versionOf(pool, 'store');
     if (version === null) {
       const foreign = await pool.query("SELECT to_regclass('interactions') IS NOT NULL AS ok");
-      if (foreign.rows[0].ok) throw new StoreOpenError(`${where} has an interactions table that copilog did not create (no copilog_schema); it was not modified. Use another database or schema.`);
-      if (o.readonly) throw new StoreOpenError(`no copilog store at ${where}; run copilog export first (or pass --store)`);
+      if (foreign.rows[0].ok) {
+        // Another worker may have created the store since the first read: its tables and its
+        // version commit together, so read the version again before calling the table foreign.
+        version = await versionOf(pool, 'store');
+        if (version === null) throw new StoreOpenError(`${where} has an interactions table that copilog did not create (no copilog_schema); it was not modified. Use another database or schema.`);
+      } else if (o.readonly) throw new StoreOpenError(`no copilog store at ${where}; run copilog export first (or pass --store)`);
+    }
+    if (version !== null && version > SCHEMA_VERSION) {
+      throw new StoreOpenError(`${where} was written by a newer copilog (store schema ${version}; this copilog reads up to ${SCHEMA_VERSION}); it was not modified. Upgrade copilog.`);
     }
     if (!o.readonly) await migrateComponent(pool, 'store', MIGRATIONS, where);
   } catch (e) {
