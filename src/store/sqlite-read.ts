@@ -47,11 +47,25 @@ function filters(q: { tenantId?: string; userIds?: string[]; appClasses?: string
 
 const whereSql = (w: Where): string => (w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : '');
 
-export class SqliteReader {
-  private readonly cache = new Map<string, Database.Statement>();
+/** Statements prepared on first use and kept (bounded: some SQL is built per query shape). */
+export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      if (cache.size > 200) cache.clear();
+      cache.set(sql, s);
+    }
+    return s;
+  };
+}
 
+export class SqliteReader {
   /** collectMax: see COLLECT_MAX (tests lower it to walk time blocks on a small store). */
-  constructor(private readonly db: Database.Database, private readonly o: { collectMax?: number } = {}) {}
+  constructor(private readonly db: Database.Database, private readonly o: { collectMax?: number } = {}) {
+    this.stmt = statementCache(db);
+  }
 
   /** A store before v4 opened read-only has no (or an older) search index: say what to do rather than fail in SQL. */
   private requireVersion(): void {
@@ -59,15 +73,7 @@ export class SqliteReader {
     if (v < SEARCH_SCHEMA) throw new StoreOpenError(`the store ${this.db.name} is at schema ${v}; open it once for writing (copilog serve does) to build its search index`);
   }
 
-  private stmt(sql: string): Database.Statement {
-    let s = this.cache.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      if (this.cache.size > 200) this.cache.clear();
-      this.cache.set(sql, s);
-    }
-    return s;
-  }
+  private readonly stmt: (sql: string) => Database.Statement;
 
   search(q: SearchQuery): SearchPage {
     this.requireVersion();

@@ -9,7 +9,7 @@ import { columnsOf, cursorFromRow, outcomeFromRow } from './columns.js';
 import { groupConversations } from './conversations.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_FUNCTIONS } from './schema.js';
 import type { Facets, SearchPage, SearchQuery, StoreReader, Usage, UsageQuery } from './read.js';
-import { SqliteReader } from './sqlite-read.js';
+import { SqliteReader, statementCache } from './sqlite-read.js';
 import { searchTags } from './tags.js';
 import { searchText } from './text.js';
 import {
@@ -160,16 +160,12 @@ export class SqliteStore implements Store, StoreReader {
   private readonly dropText: Database.Statement;
   private readonly reader: SqliteReader;
   private readonly writePage: (p: PageWrite) => PageWriteResult;
-  /** Fixed statements prepared on first use and kept: watch runs these for every notification batch. */
-  private readonly prepared = new Map<string, Database.Statement>();
 
-  private stmt(sql: string): Database.Statement {
-    let st = this.prepared.get(sql);
-    if (!st) this.prepared.set(sql, (st = this.db.prepare(sql)));
-    return st;
-  }
+  /** Watch runs its notification statements for every batch: prepared once. */
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(readonly db: Database.Database, readonly location: string) {
+    this.stmt = statementCache(db);
     const ro = db.readonly;
     this.insert = ro ? undefined as never : db.prepare(`INSERT INTO interactions
       (tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json, first_run, last_run)
