@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { setPriority } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { openStore } from '../src/store/index.js';
 import { copilog, jsonLines, startCli, type CliRun } from './support/cli.js';
@@ -168,13 +169,17 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
 // The limit is held by the workers, not by the emulator's 429s: slots are spaced at 90% of it, a
 // slot a worker was too late for (a loaded machine: a process can wait seconds for the CPU) is taken
 // again rather than sent beside the next ones, and the emulator counts requests as they arrive.
-test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', { todo: 'held in 2 of 3 fresh-clone CI runs (peaks 56, 56); the third saw 65 arrivals/s and 5 of 305 throttled: see docs/fleet.md' }, async (t) => {
+// The workers run at nice 10: the emulator stands for Graph's front door, which has CPUs of its own.
+// Sharing two cores with eight workers at equal priority, its event loop stalled up to 130 ms and
+// stamped requests that came evenly as bursts (62-67 'arrivals' a second while the workers sent 54).
+test('per-app limit 60/s across tenants with 8 workers: the emulator saw at most 60 in any second and 429s under 1%; each tenant under 30/s', async (t) => {
   await emu.control('/scenario', 'POST', { ...fleetScenario, appRequestsPerSecond: 60 });
   const tenants = await customers();
   const url = await freshDb();
   assert.equal((await addAll(url)).code, 0);
   assert.equal((await copilog(['fleet', 'run', '--store', url])).code, 0);
   const ws = Array.from({ length: 8 }, () => worker(url, ['--app-rate', '60', '--concurrency', '1', '--lease', '20s']));
+  for (const w of ws) setPriority(w.child.pid!, 10);
   const results = await Promise.all(ws.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr.slice(-2000));
   await assertEqualsGroundTruth(url, tenants);
