@@ -6,10 +6,22 @@
 // overall deadline and the caller's AbortSignal, each of which also ends a connection that hangs
 // before TCP or TLS completes.
 import { randomUUID } from 'node:crypto';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, buildConnector, DecoratorHandler, ProxyAgent, request, type Dispatcher } from 'undici';
 import { describeErrorBody, TransportError, type RequestIds } from './errors.js';
+
+/**
+ * Secure contexts by extra CA, shared by every Transport of the process: building one parses
+ * Node's roots (50-100 ms of one core), and a fleet worker makes a client per tenant job; each
+ * build blocked its event loop long enough to make other tenants' rate slots late.
+ */
+const trustContexts = new Map<string, SecureContext>();
+function trustContext(ca: string): SecureContext {
+  let ctx = trustContexts.get(ca);
+  if (!ctx) trustContexts.set(ca, (ctx = createSecureContext({ ca: [...rootCertificates, ca] })));
+  return ctx;
+}
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -199,13 +211,13 @@ export class Transport {
   constructor(private readonly options: TransportOptions = {}) {
     // An extra CA is added to Node's roots, not swapped for them (a proxy CA must not lock out Graph).
     // One secure context for every connection: given as `ca`, each TLS connection would parse
-    // Node's ~150 roots again (CPU, and native memory that a long export never gets back).
-    const tls = options.ca ? { secureContext: createSecureContext({ ca: [...rootCertificates, String(options.ca)] }) } : {};
+    // Node's ~150 roots again (CPU, and native memory that a long export never gets back; the
+    // fleet's profile showed that parsing as a tenth of a worker's time).
+    const tls = options.ca ? { secureContext: trustContext(String(options.ca)) } : {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? DEFAULT_RETRY;
     // undici ignores a request's abort signal until its connection is up, and its own connect
     // timeout is 10 s: each connection attempt gets the time this transport has left instead.
-    // (The fleet's profile showed that parsing as a tenth of a worker's time.)
     const connect: buildConnector.connector = (opts, callback) => buildConnector({ ...tls, timeout: this.connectTimeoutMs() })(opts, callback);
     this.agent = new Agent({ connect, keepAliveTimeout: 1000 });
     this.proxy = options.proxy ?? proxyFromEnv();

@@ -146,11 +146,19 @@ function filterSql(f: InteractionFilter, params: unknown[]): string {
   return clauses.length ? clauses.join(' AND ') : 'true';
 }
 
+/**
+ * The page's JSON goes as one text joined by U+001E, split by the server: JSON.stringify escapes
+ * every control character inside strings, so the separator cannot occur in an item. A text[] of
+ * 2 kB JSON items cost node-postgres a quote-escaping pass per character (escapeElement was 6% of
+ * a fleet worker's CPU) and made the statement a tenth larger.
+ */
+const RECORD_SEPARATOR = '\x1e';
+
 // The page and its cursor in one statement. (xmax = 0) tells a row inserted by this statement
 // from one updated; an unchanged item matches the WHERE of DO UPDATE and returns nothing.
-const UPSERT_PAGE = `
+export const PAGE_UPSERT = `
   WITH incoming AS (
-    SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+    SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], string_to_array($12::text, chr(30)))
       AS t(id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json)
   ), written AS (
     INSERT INTO interactions AS i (tenant_id, user_id, id, created_ms, created_date_time, app_class, interaction_type, session_id, request_id, conversation_type, json, first_run, last_run)
@@ -197,11 +205,11 @@ export class PostgresStore implements Store {
     const cols = items.map((it) => ({ it, c: columnsOf(it) }));
     // No cursor (watch's rich notifications): the items only; $20 leaves the cursor as it is.
     const w = p.cursor?.window;
-    const r = await this.pool.query(UPSERT_PAGE, [
+    const r = await this.pool.query(PAGE_UPSERT, [
       p.tenantId, p.userId, p.runId,
       cols.map((x) => x.it.id), cols.map((x) => x.c.createdMs), cols.map((x) => x.it.createdDateTime), cols.map((x) => x.c.appClass),
       cols.map((x) => x.c.interactionType), cols.map((x) => x.c.sessionId), cols.map((x) => x.c.requestId), cols.map((x) => x.c.conversationType),
-      cols.map((x) => JSON.stringify(x.it)),
+      cols.map((x) => JSON.stringify(x.it)).join(RECORD_SEPARATOR),
       p.scope, p.cursor?.watermarkMs ?? null, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString(), p.cursor !== null,
     ]);
     return { added: r.rows[0].added as number, changed: r.rows[0].changed as number };
