@@ -25,16 +25,25 @@ export interface FleetLimits {
 }
 
 /**
- * Slots are handed out at this share of each limit. Evenly spaced sends do not arrive evenly: a
- * busy machine delays some and not others, so a limit's second can catch a few extra arrivals.
- */
-export const LIMIT_SHARE = 0.9;
-/**
  * A slot this late (ms after its time) is not used: sent now, it would land beside the slots
  * handed out after it. The request takes a new slot instead (a missed slot costs budget, never
  * the limit).
  */
-export const LATE_SLOT_MS = 25;
+export const LATE_SLOT_MS = 100;
+/**
+ * How much a request's trip from a worker's send to Graph's count may vary (event loops on both
+ * sides, the network): evenly spaced sends do not arrive evenly.
+ */
+export const ARRIVAL_JITTER_MS = 100;
+
+/**
+ * The rate at which slots of a limit are handed out. Sends land within LATE_SLOT_MS of their slot
+ * and arrive within ARRIVAL_JITTER_MS of each other's pace, so any one second at Graph catches the
+ * slots of at most 1 s + both, plus one: spaced at this rate, that is at most `limit`.
+ */
+export function slotRate(limit: number): number {
+  return Math.max(limit / 2, (limit - 1) / (1 + (LATE_SLOT_MS + ARRIVAL_JITTER_MS) / 1000));
+}
 
 export interface GateStats {
   /** Slots missed (the worker was too late for them) and taken again. */
@@ -48,30 +57,55 @@ export class FleetGate extends RateLimiter {
   readonly gateStats: GateStats = { lateSlots: 0, maxLatenessMs: 0 };
 
   constructor(private readonly db: FleetDb, private readonly tenantId: string, private readonly appId: string, private readonly limits: FleetLimits) {
-    super(limits.tenantRate);
+    // Requests reach the shared slots at the tenant's slot rate, one at a time: its queue there
+    // stays short, so both slots come in one round trip.
+    super(slotRate(limits.tenantRate), 1);
   }
 
   override async acquire(signal?: AbortSignal): Promise<void> {
     await super.acquire(signal);
-    await this.take(`tenant:${this.tenantId}:${this.appId}`, this.limits.tenantRate * LIMIT_SHARE, signal);
-    // The app's slot is taken once the tenant's has come, so waiting on one tenant wastes no app budget.
-    await this.take(`app:${this.appId}`, this.limits.appRate * LIMIT_SHARE, signal);
-  }
-
-  /** Wait for a slot of the limit `key`; one missed by more than LATE_SLOT_MS is taken again. */
-  private async take(key: string, perSecond: number, signal?: AbortSignal): Promise<void> {
+    const tenant = { key: `tenant:${this.tenantId}:${this.appId}`, perSecond: slotRate(this.limits.tenantRate) };
+    const app = { key: `app:${this.appId}`, perSecond: slotRate(this.limits.appRate) };
     for (;;) {
       signal?.throwIfAborted();
-      const slot = await withRetry(() => this.db.slot(key, perSecond));
-      const wait = slot.at - Date.now();
-      if (wait > 0) await sleep(wait, undefined, signal ? { signal } : undefined);
-      const late = Date.now() - slot.at;
-      if (late <= LATE_SLOT_MS) {
-        this.gateStats.maxLatenessMs = Math.max(this.gateStats.maxLatenessMs, Math.round(late));
-        return;
+      // A request is sent within LATE_SLOT_MS of a slot of each limit, or not at all.
+      const pair = await withRetry(() => this.db.slotPair(tenant, app, LATE_SLOT_MS));
+      const at = pair.slot.at;
+      if (!pair.app) {
+        // The tenant is backed up: its app slot is asked for as its slot nears (asked sooner, it
+        // would hold the app's budget idle for every tenant), within LATE_SLOT_MS of it.
+        await this.sleepUntil(at - LATE_SLOT_MS, signal);
+        const near = await withRetry(() => this.db.appSlotNear(app.key, app.perSecond, pair.slot.dbAt, LATE_SLOT_MS));
+        if (!near) {
+          this.gateStats.lateSlots++;
+          continue;
+        }
+        await this.sleepUntil(near.at, signal);
+      } else await this.sleepUntil(at, signal);
+      const late = Date.now() - at;
+      if (late > LATE_SLOT_MS) {
+        this.gateStats.lateSlots++;
+        continue;
       }
-      this.gateStats.lateSlots++;
+      this.gateStats.maxLatenessMs = Math.max(this.gateStats.maxLatenessMs, Math.round(late));
+      // A Retry-After that came while this request waited holds it too (another request's 429).
+      if (this.pausedForMs() === 0) return;
+      await super.acquire(signal);
     }
+  }
+
+  /**
+   * As many requests in flight as the export allows: the shared slots pace them, and each one
+   * waits a round trip or two for its slots on top of Graph's latency, which the base estimate
+   * (rate × Graph's latency) leaves out.
+   */
+  override wantedConcurrency(max: number): number {
+    return max;
+  }
+
+  private async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    const wait = at - Date.now();
+    if (wait > 0) await sleep(wait, undefined, signal ? { signal } : undefined);
   }
 
   override backOff(ms: number, status: number): void {

@@ -57,6 +57,9 @@ const fromRow = (r: Record<string, unknown>): FleetTenant => ({
   nextRunAt: r.next_run_at ? new Date(r.next_run_at as string).toISOString() : null, addedAt: new Date(r.added_at as string).toISOString(),
 });
 
+/** The database's clock in ms, read when evaluated (after a row lock, inside ON CONFLICT … SET). */
+const DB_NOW = '(extract(epoch FROM clock_timestamp()) * 1000)::float8';
+
 export class FleetDb {
   /**
    * Rate slots go through their own connections, which commit without waiting for the disk: a
@@ -150,14 +153,67 @@ export class FleetDb {
   }
 
   /**
-   * Reserve the next slot of a limit shared by every worker (GCRA): slots are `1000 / perSecond`
-   * ms apart on the database's clock, read once the row is locked, so a slot is never handed out
-   * in the past because the request queued for the lock, and never sooner than the worker can
-   * hear of it (twice the recent round trip): a slot that is already due when its answer arrives
-   * would be sent late, beside the slots handed out after it.
+   * One request's slot of two limits (its tenant's, then the app's across tenants), in one round
+   * trip: the earliest time both are free, each limit's next slot moved past it (GCRA, slots
+   * `1000 / perSecond` ms apart). Times are on the database's clock, read once the rows are locked,
+   * so a slot is never handed out in the past because the statement queued for a lock, and never
+   * sooner than the worker can hear of it (twice the recent round trip): a slot already due when
+   * its answer arrives would be sent late. Rows are locked in key order in every statement that
+   * locks both, so no two statements wait for each other.
+   *
+   * When the tenant is backed up (its earliest slot more than `nearMs` after the earliest any slot
+   * can be), only the tenant's slot is taken (app: false): the app's slot taken now would hold the
+   * app's budget idle until then for every tenant. The caller asks for it near the time with
+   * appSlotNear. When the app is the one backed up, the tenant's slot waits with it.
    */
-  async slot(key: string, perSecond: number): Promise<Slot> {
-    const lead = Math.min(250, Math.max(5, 2 * this.recentRtt));
+  async slotPair(tenant: { key: string; perSecond: number }, app: { key: string; perSecond: number }, nearMs: number): Promise<{ slot: Slot; app: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      // (A data-modifying WITH runs whether or not the final SELECT reads it.)
+      const row = await this.rateQuery(`WITH cur AS (
+          SELECT max(tat) FILTER (WHERE key = $1) AS t_tat, max(tat) FILTER (WHERE key = $3) AS a_tat
+          FROM (SELECT key, tat FROM fleet_rate WHERE key IN ($1, $3) ORDER BY key FOR UPDATE) locked
+        ), earliest AS (
+          SELECT greatest(t_tat, ${DB_NOW} + $5) AS t, greatest(a_tat, ${DB_NOW} + $5) AS a, ${DB_NOW} + $5 + $6 AS near,
+            t_tat IS NOT NULL AND a_tat IS NOT NULL AS rows FROM cur
+        ), pick AS (
+          SELECT CASE WHEN t <= near THEN greatest(t, a) ELSE t END AS at, t <= near AS both, rows FROM earliest
+        ), moved AS (
+          UPDATE fleet_rate f SET tat = p.at + CASE WHEN f.key = $1 THEN $2::float8 ELSE $4::float8 END
+          FROM pick p WHERE p.rows AND (f.key = $1 OR (f.key = $3 AND p.both))
+        )
+        SELECT p.at, p.both, p.rows, ${DB_NOW} AS now FROM pick p`,
+      [tenant.key, 1000 / tenant.perSecond, app.key, 1000 / app.perSecond, this.lead(), nearMs]);
+      if (row?.rows) return { slot: this.toLocal(row.at as number), app: row.both as boolean };
+      // A limit seen for the first time (or fleet_rate emptied by a server crash: it is UNLOGGED).
+      if (attempt > 2) throw new Error(`could not create the rate rows ${tenant.key} and ${app.key}`);
+      await this.rates().query('INSERT INTO fleet_rate (key, tat) VALUES ($1, 0), ($2, 0) ON CONFLICT (key) DO NOTHING', [tenant.key, app.key]);
+    }
+  }
+
+  /**
+   * The app's slot for a tenant slot taken alone (slotPair's app: false): at or after `floorDb`
+   * and no later than `floorDb + withinMs` (database clock), or null, taking nothing, when the app
+   * has no free slot in that span or the span has passed.
+   */
+  async appSlotNear(key: string, perSecond: number, floorDb: number, withinMs: number): Promise<Slot | null> {
+    const row = await this.rateQuery(`UPDATE fleet_rate SET tat = greatest(tat, $3::float8, ${DB_NOW} + $4) + $2
+      WHERE key = $1 AND greatest(tat, $3::float8, ${DB_NOW} + $4) <= $3::float8 + $5
+      RETURNING tat - $2 AS at, ${DB_NOW} AS now`, [key, 1000 / perSecond, floorDb, this.lead(), withinMs]);
+    return row ? this.toLocal(row.at as number) : null;
+  }
+
+  private lead(): number {
+    return Math.min(250, Math.max(5, 2 * this.recentRtt));
+  }
+
+  /** A database time on this process's clock, from the quickest recent round trip. */
+  private toLocal(dbAt: number): Slot {
+    const best = this.lastClock.rtt < this.clock.rtt ? this.lastClock : this.clock;
+    return { at: dbAt - best.offset, dbAt };
+  }
+
+  /** One statement on a rate connection, its round trip sampled for the clock; returns its row (with `now`), if any. */
+  private async rateQuery(sql: string, params: unknown[]): Promise<Record<string, unknown> | undefined> {
     const client = await this.rates().connect();
     // A connection that dies while checked out must not end the process (pg emits 'error').
     const ignore = () => undefined;
@@ -167,9 +223,7 @@ export class FleetDb {
     const sent = Date.now();
     let r: pg.QueryResult;
     try {
-      r = await client.query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3 + $2)
-      ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $3) + $2
-      RETURNING tat - $2 AS at, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`, [key, 1000 / perSecond, lead]);
+      r = await client.query(sql, params);
     } catch (e) {
       client.off('error', ignore);
       client.release(e as Error);
@@ -177,11 +231,9 @@ export class FleetDb {
     }
     client.off('error', ignore);
     client.release();
-    const back = Date.now();
-    this.sampleClock(r.rows[0].now as number, sent, back);
-    const dbAt = r.rows[0].at as number;
-    const best = this.lastClock.rtt < this.clock.rtt ? this.lastClock : this.clock;
-    return { at: dbAt - best.offset, dbAt };
+    const row = r.rows[0] as Record<string, unknown> | undefined;
+    if (row) this.sampleClock(row.now as number, sent, Date.now());
+    return row;
   }
 
   /**
@@ -203,7 +255,7 @@ export class FleetDb {
 
   /** A Retry-After for this key: no worker gets a slot before it has passed. */
   async pause(key: string, ms: number): Promise<void> {
-    await this.rates().query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::float8 + $2)
+    await this.rates().query(`INSERT INTO fleet_rate AS f (key, tat) VALUES ($1, ${DB_NOW} + $2)
       ON CONFLICT (key) DO UPDATE SET tat = greatest(f.tat, excluded.tat)`, [key, ms]);
   }
 
