@@ -280,6 +280,10 @@ async function main(): Promise<void> {
         console.log(`  PostgreSQL: ${fmt(bytes / Math.max(1, interactions))} bytes/interaction; wrote ${fmt(perSecond)} rows/s, ${fmt(bytes / spanS / 1e6, 1)} MB/s of tables, ${fmt(walBytes / spanS / 1e6, 1)} MB/s of WAL (whole server)`);
         console.log(`  CPU over the run (cores): ${Object.entries(cpu.seconds).map(([g, s]) => `${g} ${fmt(s / wallS, 2)}`).join(', ')}; machine ${fmt(cpu.machineBusy * 100)}% busy of ${cores} cores`);
         console.log(`  emulator: ${fmt(app.requests)} export requests, ${app.throttled} answered 429, peak ${app.peakArrivalsPerSecond}/s for the app, ${tenantPeak}/s for a tenant; ${r.lateSlots} late slots taken again; ${r.failed} worker(s) failed`);
+        // Where the jobs' time went: started apart (queue polling), or each ran long.
+        const jobS = dones.map((l) => (l.ms as number) / 1000).sort((a, b) => a - b);
+        const medianJob = jobS[jobS.length >> 1] ?? 0;
+        console.log(`  jobs: started at most ${fmt((Math.max(...starts) - Math.min(...starts)) / 1000, 1)} s apart; each ran ${fmt(jobS[0] ?? 0, 1)}–${fmt(jobS[jobS.length - 1] ?? 0, 1)} s, ${fmt(app.requests / Math.max(1, dones.length) / Math.max(0.001, medianJob), 1)} requests/s per tenant over the median job`);
         console.log(`  stopped by: ${verdict}; load ${r.load}`);
         if (r.failed) console.log(outs.map((x) => x.stderr.slice(-800)).join('\n'));
       } finally {

@@ -94,15 +94,6 @@ export class FleetGate extends RateLimiter {
     }
   }
 
-  /**
-   * As many requests in flight as the export allows: the shared slots pace them, and each one
-   * waits a round trip or two for its slots on top of Graph's latency, which the base estimate
-   * (rate × Graph's latency) leaves out.
-   */
-  override wantedConcurrency(max: number): number {
-    return max;
-  }
-
   private async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
     const wait = at - Date.now();
     if (wait > 0) await sleep(wait, undefined, signal ? { signal } : undefined);
