@@ -301,6 +301,14 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(`${String(r.workers).padStart(7)}  ${fmt(r.perSecond).padStart(14)}  ${fmt(r.share * 100, 1).padStart(11)}%  ${fmt(r.bytes / Math.max(1, r.interactions)).padStart(17)}  ${String(r.throttled).padStart(4)}  ${String(r.appPeak).padStart(10)}  ${String(r.tenantPeak).padStart(13)}  ${fmt(r.machineBusy * 100).padStart(11)}%  ${r.verdict}`);
   }
+  // Growth from one worker count to the next: throughput that stops growing (or falls) while the
+  // machine gets busier says the CPU, not the limits or the workers' number, is what stops it.
+  for (let i = 1; i < results.length; i++) {
+    const [a, b] = [results[i - 1]!, results[i]!];
+    const change = (b.perSecond / a.perSecond - 1) * 100;
+    const cpuBound = change < 10 && b.machineBusy > a.machineBusy && b.share < 0.85;
+    console.log(`${a.workers} → ${b.workers} workers: ${change >= 0 ? '+' : ''}${fmt(change)}% interactions/s, machine ${fmt(a.machineBusy * 100)}% → ${fmt(b.machineBusy * 100)}% busy${cpuBound ? ": more workers bought CPU contention, not throughput (the machine's CPU stops growth)" : ''}`);
+  }
   if (o.cpuProf) console.log(`\nCPU profiles: ${readdirSync(o.cpuProf).filter((f) => f.endsWith('.cpuprofile')).length} files in ${o.cpuProf} (open in Chrome DevTools or speedscope)`);
   console.log(`load after: ${load()}`);
 }

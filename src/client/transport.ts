@@ -13,7 +13,7 @@ import { describeErrorBody, TransportError, type RequestIds } from './errors.js'
 
 /**
  * Secure contexts by extra CA, shared by every Transport of the process: building one parses
- * Node's roots (50-100 ms of one core), and a fleet worker makes a client per tenant job; each
+ * Node's roots (about 40 ms of one core), and a fleet worker makes a client per tenant job; each
  * build blocked its event loop long enough to make other tenants' rate slots late.
  */
 const trustContexts = new Map<string, SecureContext>();
