@@ -64,7 +64,8 @@ export function exportCommand(): Command {
   return addTargetOptions(cmd).action(async (o: ExportFlags) => {
     // Loaded when the command runs, so that copilog --help stays fast.
     const { readUsersFile, UsersFileError } = await import('../../export/users.js');
-    const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
+    const { StoreOpenError } = await import('../../store/index.js');
+    const { openCommandStore } = await import('../open-store.js');
     o.appClass ??= [];
     // Every input is checked before the store is opened: a usage error never touches it.
     const sinceMs = o.since !== undefined ? parseInstant('--since', o.since) : undefined;
@@ -94,7 +95,7 @@ export function exportCommand(): Command {
 
     let store: Store;
     try {
-      store = await openStore(storeTarget(o.store), { onUpgrade: (m) => process.stderr.write(`copilog: ${m}\n`) });
+      store = await openCommandStore(o.store);
     } catch (e) {
       if (e instanceof StoreOpenError) throw new UsageError(e.message);
       throw e;

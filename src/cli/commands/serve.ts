@@ -7,10 +7,11 @@ interface ServeFlags { store?: string; port: string; host: string; token?: strin
 interface ReportFlags { store?: string; out?: string; pseudonymize?: string; tenant?: string; since?: string; until?: string; top: string }
 
 async function openForReading(flag: string | undefined) {
-  const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
+  const { StoreOpenError } = await import('../../store/index.js');
+  const { openCommandStore } = await import('../open-store.js');
   try {
     // Opened for writing once so an older store gets its search index (schema v2, tags since v4); never created.
-    return await openStore(storeTarget(flag), { mustExist: true, onUpgrade: (m) => process.stderr.write(`copilog: ${m}\n`) });
+    return await openCommandStore(flag, { mustExist: true });
   } catch (e) {
     if (e instanceof StoreOpenError) throw new UsageError(e.message);
     throw e;

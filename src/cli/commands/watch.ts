@@ -63,7 +63,8 @@ export function watchCommand(): Command {
 
     const { createClient } = await import('../../client/index.js');
     const { resolveTargets, DirectoryReadError, UsersFileError, readUsersFile } = await import('../../export/users.js');
-    const { openStore, storeTarget, StoreOpenError } = await import('../../store/index.js');
+    const { storeTarget, StoreOpenError } = await import('../../store/index.js');
+    const { openCommandStore } = await import('../open-store.js');
     const { startWatch } = await import('../../watch/watch.js');
     const { encryptionKeyFrom, encryptionKeyPath, ensureEncryptionKey } = await import('../../watch/rich.js');
     const { request } = await import('undici');
@@ -104,7 +105,7 @@ export function watchCommand(): Command {
     }
     let store;
     try {
-      store = await openStore(storeTarget(o.store), { onUpgrade: (m) => process.stderr.write(`copilog: ${m}\n`) });
+      store = await openCommandStore(o.store);
     } catch (e) {
       if (e instanceof StoreOpenError) throw new UsageError(e.message);
       throw e;
