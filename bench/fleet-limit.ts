@@ -47,13 +47,13 @@ const stats = await emu.control('/stats');
 console.log('app', JSON.stringify(stats.apps[APP]));
 console.log('tenant peaks', Object.values(stats.tenants).map((x: any) => x.peakArrivalsPerSecond).join(','));
 // socket-level arrivals sliding peak
-arr.sort((x, y) => x - y); let peak = 0; let h = 0;
-for (let i = 0; i < arr.length; i++) { while (arr[h]! <= arr[i]! - 1000) h++; peak = Math.max(peak, i - h + 1); }
+// The busiest sliding second: its count, and where it starts.
+arr.sort((x, y) => x - y); let peak = 0; let at = 0;
+for (let i = 0, h = 0; i < arr.length; i++) { while (arr[h]! <= arr[i]! - 1000) h++; if (i - h + 1 > peak) { peak = i - h + 1; at = h; } }
 console.log('http-start arrivals', arr.length, 'peak', peak, 'span', arr.length ? arr[arr.length - 1]! - arr[0]! : 0);
 console.log(`emulator loop delay: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
 // The gaps between arrivals in the busiest second: a burst shows as a run of near-zero gaps.
-{ let best = 0; let at = 0; let j = 0; for (let i = 0; i < arr.length; i++) { while (arr[j]! <= arr[i]! - 1000) j++; if (i - j + 1 > best) { best = i - j + 1; at = j; } }
-  console.log('busiest second gaps (ms)', arr.slice(at + 1, at + best).map((x, k) => x - arr[at + k]!).join(' ')); }
+console.log('busiest second gaps (ms)', arr.slice(at + 1, at + peak).map((x, k) => x - arr[at + k]!).join(' '));
 // per second histogram
 const hist: Record<number, number> = {}; for (const x of arr) hist[Math.floor((x - arr[0]!) / 1000)] = (hist[Math.floor((x - arr[0]!) / 1000)] ?? 0) + 1;
 console.log('per-second', JSON.stringify(hist));

@@ -166,9 +166,10 @@ test('12 tenants × 25 users, three workers, one SIGKILLed mid-run and another s
   assert.equal(unknown.stdout, '');
 });
 
-// The limit is held by the workers, not by the emulator's 429s: slots are spaced at 90% of it, a
-// slot a worker was too late for (a loaded machine: a process can wait seconds for the CPU) is taken
-// again rather than sent beside the next ones, and the emulator counts requests as they arrive.
+// The limit is held by the workers, not by the emulator's 429s: slots are spaced to leave room for
+// late sends and uneven arrival (slotRate), a slot a worker was too late for (a loaded machine: a
+// process can wait seconds for the CPU) is taken again rather than sent beside the next ones, and
+// the emulator counts requests as they arrive.
 // The workers run at nice 10: the emulator stands for Graph's front door, which has CPUs of its own.
 // Sharing two cores with eight workers at equal priority, its event loop stalled up to 130 ms and
 // stamped requests that came evenly as bursts (62-67 'arrivals' a second while the workers sent 54).

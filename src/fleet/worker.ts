@@ -56,16 +56,21 @@ export interface GateStats {
 export class FleetGate extends RateLimiter {
   readonly gateStats: GateStats = { lateSlots: 0, maxLatenessMs: 0 };
 
-  constructor(private readonly db: FleetDb, private readonly tenantId: string, private readonly appId: string, private readonly limits: FleetLimits) {
+  /** The two shared limits every request takes a slot of: its tenant's, and the app's across tenants. */
+  private readonly tenant: { key: string; perSecond: number };
+  private readonly app: { key: string; perSecond: number };
+
+  constructor(private readonly db: FleetDb, tenantId: string, appId: string, limits: FleetLimits) {
     // Requests reach the shared slots at the tenant's slot rate, one at a time: its queue there
     // stays short, so both slots come in one round trip.
     super(slotRate(limits.tenantRate), 1);
+    this.tenant = { key: `tenant:${tenantId}:${appId}`, perSecond: slotRate(limits.tenantRate) };
+    this.app = { key: `app:${appId}`, perSecond: slotRate(limits.appRate) };
   }
 
   override async acquire(signal?: AbortSignal): Promise<void> {
     await super.acquire(signal);
-    const tenant = { key: `tenant:${this.tenantId}:${this.appId}`, perSecond: slotRate(this.limits.tenantRate) };
-    const app = { key: `app:${this.appId}`, perSecond: slotRate(this.limits.appRate) };
+    const { tenant, app } = this;
     for (;;) {
       signal?.throwIfAborted();
       // A request is sent within LATE_SLOT_MS of a slot of each limit, or not at all.
@@ -102,7 +107,7 @@ export class FleetGate extends RateLimiter {
   override backOff(ms: number, status: number): void {
     super.backOff(ms, status);
     // Every worker on this tenant waits out the Retry-After.
-    void withRetry(() => this.db.pause(`tenant:${this.tenantId}:${this.appId}`, ms)).catch(() => undefined);
+    void withRetry(() => this.db.pause(this.tenant.key, ms)).catch(() => undefined);
   }
 }
 

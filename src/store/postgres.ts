@@ -176,6 +176,25 @@ export const PAGE_UPSERT = `
   )
   SELECT count(*) FILTER (WHERE inserted) AS added, count(*) FILTER (WHERE NOT inserted) AS changed FROM written`;
 
+/** Where PAGE_UPSERT's $12 (the page's JSON) sits in pageParams. */
+export const PAGE_JSON = 11;
+
+/** PAGE_UPSERT's parameters, with the page's JSON as one string per item (upsertPage joins them). */
+export function pageParams(p: PageWrite): unknown[] {
+  // Graph never repeats an id within a page; if it did, the last copy wins (one row per key).
+  const items = [...new Map(p.items.map((it) => [it.id, it])).values()];
+  const cols = items.map((it) => ({ it, c: columnsOf(it) }));
+  // No cursor (watch's rich notifications): the items only; $20 leaves the cursor as it is.
+  const w = p.cursor?.window;
+  return [
+    p.tenantId, p.userId, p.runId,
+    cols.map((x) => x.it.id), cols.map((x) => x.c.createdMs), cols.map((x) => x.it.createdDateTime), cols.map((x) => x.c.appClass),
+    cols.map((x) => x.c.interactionType), cols.map((x) => x.c.sessionId), cols.map((x) => x.c.requestId), cols.map((x) => x.c.conversationType),
+    cols.map((x) => JSON.stringify(x.it)),
+    p.scope, p.cursor?.watermarkMs ?? null, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString(), p.cursor !== null,
+  ];
+}
+
 export class PostgresStore implements Store {
   constructor(readonly pool: pg.Pool, readonly location: string) {}
 
@@ -200,18 +219,9 @@ export class PostgresStore implements Store {
   }
 
   async upsertPage(p: PageWrite): Promise<PageWriteResult> {
-    // Graph never repeats an id within a page; if it did, the last copy wins (one row per key).
-    const items = [...new Map(p.items.map((it) => [it.id, it])).values()];
-    const cols = items.map((it) => ({ it, c: columnsOf(it) }));
-    // No cursor (watch's rich notifications): the items only; $20 leaves the cursor as it is.
-    const w = p.cursor?.window;
-    const r = await this.pool.query(PAGE_UPSERT, [
-      p.tenantId, p.userId, p.runId,
-      cols.map((x) => x.it.id), cols.map((x) => x.c.createdMs), cols.map((x) => x.it.createdDateTime), cols.map((x) => x.c.appClass),
-      cols.map((x) => x.c.interactionType), cols.map((x) => x.c.sessionId), cols.map((x) => x.c.requestId), cols.map((x) => x.c.conversationType),
-      cols.map((x) => JSON.stringify(x.it)).join(RECORD_SEPARATOR),
-      p.scope, p.cursor?.watermarkMs ?? null, w?.fromMs ?? null, w?.toMs ?? null, w?.nextLink ?? null, w?.pages ?? 0, new Date().toISOString(), p.cursor !== null,
-    ]);
+    const params = pageParams(p);
+    params[PAGE_JSON] = (params[PAGE_JSON] as string[]).join(RECORD_SEPARATOR);
+    const r = await this.pool.query(PAGE_UPSERT, params);
     return { added: r.rows[0].added as number, changed: r.rows[0].changed as number };
   }
 
