@@ -176,6 +176,9 @@ export const PAGE_UPSERT = `
   )
   SELECT count(*) FILTER (WHERE inserted) AS added, count(*) FILTER (WHERE NOT inserted) AS changed FROM written`;
 
+/** PAGE_UPSERT's prepared-statement name on each connection. */
+export const PAGE_STATEMENT = 'copilog_page_upsert';
+
 /** Where PAGE_UPSERT's $12 (the page's JSON) sits in pageParams. */
 export const PAGE_JSON = 11;
 
@@ -195,7 +198,39 @@ export function pageParams(p: PageWrite): unknown[] {
   ];
 }
 
+/**
+ * Page writes one process sends at once. PostgreSQL spends more CPU per page the more sessions
+ * insert into the same table together (WAL insertion and buffer locks): on the 2-core machine,
+ * `bench/pg-pages.ts` measured about 3 ms of server CPU per 100-interaction page with one session,
+ * 3.7–4.9 with two and 6.7 with ten, while pages per second grew by a third from one to two and
+ * little after. In bench/fleet (2 workers) 2 gave the most interactions/s (1: 10,150, 2: 10,980,
+ * 4: 9,495, 10: 9,219). A worker runs many tenants' pages at a time; the rest wait here.
+ */
+export const PAGE_WRITERS = 2;
+
+/** At most `max` calls of run() in flight; the others queue in order. */
+class Lanes {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.active < this.max) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await f();
+    } finally {
+      // The turn passes straight to the next in line, so active counts it still.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 export class PostgresStore implements Store {
+  private readonly pageLanes = new Lanes(PAGE_WRITERS);
+
   constructor(readonly pool: pg.Pool, readonly location: string) {}
 
   async upsertUsers(tenantId: string, users: StoredUser[]): Promise<void> {
@@ -221,7 +256,8 @@ export class PostgresStore implements Store {
   async upsertPage(p: PageWrite): Promise<PageWriteResult> {
     const params = pageParams(p);
     params[PAGE_JSON] = (params[PAGE_JSON] as string[]).join(RECORD_SEPARATOR);
-    const r = await this.pool.query(PAGE_UPSERT, params);
+    // Named: each connection parses and plans the statement once, not once per page.
+    const r = await this.pageLanes.run(() => this.pool.query({ name: PAGE_STATEMENT, text: PAGE_UPSERT, values: params }));
     return { added: r.rows[0].added as number, changed: r.rows[0].changed as number };
   }
 

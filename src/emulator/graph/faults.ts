@@ -50,14 +50,14 @@ export async function applyFaults(r: GraphRequest): Promise<void> {
  * Send a JSON body, unless a reset or truncation fault is drawn: then write the headers and
  * part of the body by hand and cut the connection. Returns true when it took over the reply.
  */
-export function sendBroken(r: GraphRequest, body: unknown): boolean {
+export function sendBroken(r: GraphRequest, body: string): boolean {
   const f = r.tenant.faults;
   if (f.resetRate === 0 && f.truncateRate === 0) return false;
   const next = rng(r.tenant);
   const reset = f.resetRate > 0 && next() < f.resetRate;
   const truncate = !reset && f.truncateRate > 0 && next() < f.truncateRate;
   if (!reset && !truncate) return false;
-  const text = Buffer.from(JSON.stringify(body));
+  const text = Buffer.from(body);
   const cut = text.subarray(0, Math.max(1, Math.floor(text.length / 2)));
   r.req.log.info({ event: 'graph.fault', fault: reset ? 'reset' : 'truncate' }, 'injected fault');
   r.reply.hijack();

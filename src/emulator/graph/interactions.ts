@@ -7,7 +7,7 @@ import { EXPORT_ROLE } from '../../graph/ids.js';
 import { PLAN } from '../../graph/licensing.js';
 import type { EmulatorContext } from '../context.js';
 import type { AiInteraction } from '../interactions/model.js';
-import { MAX_PAGE } from '../interactions/store.js';
+import { MAX_PAGE, type StoredJson } from '../interactions/store.js';
 import { analyzeInteractionFilter, ODataSyntaxError, parseFilter, parseTop, type InteractionTimeBound } from '../odata/index.js';
 import type { DirectoryUser, TenantState } from '../state.js';
 import { GraphError, graphErrors } from './errors.js';
@@ -119,7 +119,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     const q = parseQuery(r);
     const cursor = readCursor(r, q, '*');
     // Walk licensed users in directory order, filling one page across users.
-    const out: { userIndex: number; item: AiInteraction }[] = [];
+    const out: { userIndex: number; item: StoredJson }[] = [];
     for (let i = cursor.userIndex; i < t.users.length && out.length <= q.top; i++) {
       const u = t.users[i]!;
       if (!t.provisionedPlans(u).has(PLAN.M365_COPILOT_BUSINESS_CHAT) || u.userType === 'Guest') continue;
@@ -133,7 +133,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     return reply(r, q, page.map((p) => p.item), next, '*');
   };
 
-  function fetch(t: TenantState, u: DirectoryUser, q: Query, c: Cursor): AiInteraction[] {
+  function fetch(t: TenantState, u: DirectoryUser, q: Query, c: Cursor): StoredJson[] {
     // What the service can see now: nothing newer than the ingestion delay, nothing older than
     // the retention window (graph-facts §12 #22), intersected with the caller's own bounds.
     const b = t.behaviours;
@@ -147,7 +147,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       const oldest = nowMs - b.retentionDays * 86_400_000;
       if (!from || from.ms < oldest) from = { ms: oldest, inclusive: true, subSecond: true };
     }
-    return ctx.store.page(t.id, u.id, {
+    return ctx.store.pageJson(t.id, u.id, {
       fromMs: from?.ms, fromInclusive: from?.inclusive, toMs: to?.ms, toInclusive: to?.inclusive,
       appClasses: q.appClasses, after: c.createdMs >= 0 ? { createdMs: c.createdMs, id: c.id } : undefined, limit: q.top + 1,
       descending: b.sortOrder === 'descending',
@@ -218,8 +218,8 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
     return { skip: Number(m[1]), userIndex: Number(m[2]), createdMs: Number(m[3]), id: m[4]! };
   }
 
-  const nextCursor = (c: Cursor, last: AiInteraction, count: number): Cursor =>
-    ({ skip: c.skip + count, userIndex: c.userIndex, createdMs: Date.parse(last.createdDateTime), id: last.id });
+  const nextCursor = (c: Cursor, last: StoredJson, count: number): Cursor =>
+    ({ skip: c.skip + count, userIndex: c.userIndex, createdMs: last.createdMs, id: last.id });
 
   /**
    * Empty-page injection state, per tenant faults object: a PATCH of the faults or a reset
@@ -227,7 +227,7 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
    * on injected empty pages: the request that follows one is always served.
    */
   const injection = new WeakMap<object, { pages: number; emptied: Set<string> }>();
-  function reply(r: GraphRequest, q: Query, items: AiInteraction[], next: Cursor | undefined, userId = '*') {
+  function reply(r: GraphRequest, q: Query, items: StoredJson[], next: Cursor | undefined, userId = '*') {
     const every = r.tenant.faults.emptyPageEvery;
     let state = injection.get(r.tenant.faults);
     if (!state) injection.set(r.tenant.faults, (state = { pages: 0, emptied: new Set() }));
@@ -252,9 +252,12 @@ export function interactionRoutes(router: GraphRouter<GraphRouteSpec>, ctx: Emul
       }
       body['@odata.nextLink'] = nextLink(r, skiptoken);
     }
-    body.value = r.version === 'beta' ? items.map(toBeta) : items;
-    if (sendBroken(r, body)) return undefined;
-    return body;
+    // The stored items go into the text as they are (v1.0); beta reshapes each body.
+    const value = r.version === 'beta' ? items.map((i) => JSON.stringify(toBeta(JSON.parse(i.json) as AiInteraction))) : items.map((i) => i.json);
+    const head = JSON.stringify(body);
+    const text = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"value":[${value.join(',')}]}`;
+    if (sendBroken(r, text)) return undefined;
+    return text;
   }
 
   // The resource a change notification names (copilot/interactionHistory/interactions('{id}'))
