@@ -362,6 +362,26 @@ describe('credentials', () => {
     }
   });
 
+  test('a held token is reused: callers together share one token request; forceRefresh asks again', async () => {
+    await loadOk();
+    const config = await emulatorConfig();
+    const client = createClient(config);
+    const tokenPosts = () => client.transport.trace.filter((e) => e.method === 'POST' && new URL(e.url).pathname.endsWith('/oauth2/v2.0/token')).length;
+    try {
+      const together = await Promise.all(Array.from({ length: 8 }, () => client.credential.getToken(config.scope)));
+      assert.equal(tokenPosts(), 1, 'eight callers at once: one token request');
+      assert.equal(new Set(together.map((t) => t!.token)).size, 1);
+      const again = await client.credential.getToken(config.scope);
+      assert.equal(again, together[0], 'the held token itself, not a new answer from MSAL');
+      assert.equal(tokenPosts(), 1, 'a held token is not asked for again');
+      const fresh = await client.credential.getToken(config.scope, { forceRefresh: true });
+      assert.equal(tokenPosts(), 2, 'forceRefresh goes to the token endpoint');
+      assert.equal((await client.credential.getToken(config.scope))!.token, fresh!.token, 'the refreshed token is the one held next');
+    } finally {
+      await client.close();
+    }
+  });
+
   test('certificate credential with the emulator\'s app certificate (separate files, one PEM, an encrypted key)', async () => {
     await loadOk();
     const cert = tenant.apps[0].certificates[0];
