@@ -201,8 +201,8 @@ export function pageParams(p: PageWrite): unknown[] {
 /**
  * Page writes one process sends at once. PostgreSQL spends more CPU per page the more sessions
  * insert into the same table together (WAL insertion and buffer locks): on the 2-core machine
- * `bench/pg-pages.ts` measured 3.0–3.3 ms of server CPU per 100-interaction page with one session,
- * 3.8–4.9 with two and 4.9–6.7 with ten; pages per second grew by about a third from one to two.
+ * `bench/pg-pages.ts` measured 2.9–3.3 ms of server CPU per 100-interaction page with one session,
+ * 3.7–4.9 with two and 4.9–6.7 with ten; pages per second grew by about a third from one to two.
  * In bench/fleet (2 workers) 2 gave the most interactions/s (1: 10,150, 2: 10,980, 4: 9,495,
  * 10: 9,219; runs vary by about 10%). A worker runs many tenants' pages at a time; the rest wait.
  */
