@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, fetch } from 'undici';
 import { benchArgs } from './args.js';
+import { processCpuMs } from './proc.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -74,19 +75,6 @@ function options(): Options {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
-
-/** utime + stime of a process in ticks (undefined once it is gone). */
-function ticksOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Busy and total ticks of the whole machine. */
 function machineTicks(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -110,7 +98,7 @@ class CpuSampler {
     this.m0 = machineTicks();
     const tick = async () => {
       for (const [pid, g] of await this.pids().catch(() => [] as [number, string][])) {
-        const t = ticksOf(pid);
+        const t = processCpuMs(pid);
         if (t === undefined) continue;
         if (!this.first.has(pid)) this.first.set(pid, t);
         this.last.set(pid, t);
@@ -125,7 +113,7 @@ class CpuSampler {
   stop(): { seconds: Record<string, number>; machineBusy: number } {
     clearInterval(this.timer);
     const seconds: Record<string, number> = {};
-    for (const [pid, g] of this.group) seconds[g] = (seconds[g] ?? 0) + ((this.last.get(pid) ?? 0) - (this.first.get(pid) ?? 0)) / TICK;
+    for (const [pid, g] of this.group) seconds[g] = (seconds[g] ?? 0) + ((this.last.get(pid) ?? 0) - (this.first.get(pid) ?? 0)) / 1000;
     const busy = (this.m1.busy - this.m0.busy) / Math.max(1, this.m1.total - this.m0.total);
     return { seconds, machineBusy: busy };
   }

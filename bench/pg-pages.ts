@@ -15,10 +15,10 @@
 //   node --import tsx bench/pg-pages.ts [--pages 1200] [--rounds 4] [--writers 1,2,4,10] [--writer-pages 1500]
 //
 // Prints per page: wall ms, this process's CPU ms, the backend's CPU ms, and JSON bytes per interaction.
-import { readFileSync } from 'node:fs';
 import { benchArgs } from './args.js';
+import { processCpuMs } from './proc.js';
 import { generateHistory } from '../src/emulator/interactions/generator.js';
-import { openPostgresStore, PAGE_JSON, PAGE_STATEMENT, PAGE_UPSERT, pageParams, type PostgresStore } from '../src/store/postgres.js';
+import { openPostgresStore, PAGE_STATEMENT, PAGE_UPSERT, pageParams, pageStatementParams, type PostgresStore } from '../src/store/postgres.js';
 import type { AiInteraction } from '../src/client/models.js';
 import type { PageWrite } from '../src/store/types.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/postgres.js';
@@ -31,13 +31,12 @@ if (!WRITERS.every((w) => Number.isInteger(w) && w >= 1 && w <= 64)) throw new E
 const WRITER_PAGES = Math.floor(args.num('writer-pages', 1500, 10, 1_000_000));
 const TENANT = '6a1f0c2e-5b7d-4e21-9c3a-1d2e3f405162';
 const PER_PAGE = 100;
-const SEPARATOR = '\x1e';
 
-/** utime + stime of a process, in ms (USER_HZ = 100). */
+/** A backend's CPU ms; it must still be running. */
 const cpuMsOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  const ms = processCpuMs(pid);
+  if (ms === undefined) throw new Error(`PostgreSQL backend ${pid} is gone`);
+  return ms;
 };
 
 // Twenty generated pages, reused with fresh ids, so generation stays out of the timed loops.
@@ -65,30 +64,23 @@ interface Variant {
   backend?: number;
   pages: number; wallMs: number; nodeMs: number; serverMs: number; jsonBytes: number;
 }
+/** A variant with its tallies at zero. */
+const variant = (v: Pick<Variant, 'name' | 'setup' | 'send' | 'bytes'>): Variant => ({ ...v, pages: 0, wallMs: 0, nodeMs: 0, serverMs: 0, jsonBytes: 0 });
 const joined = (strings: string[]) => strings.reduce((n, j) => n + j.length + 1, 0);
 const variants: Variant[] = [
-  { name: 'store (named, one text)', send: (s, i) => s.upsertPage(pageWrite(i)), bytes: joined, pages: 0, wallMs: 0, nodeMs: 0, serverMs: 0, jsonBytes: 0 },
-  {
-    name: 'unnamed, one text',
-    send: (s, i) => {
-      const p = pageParams(pageWrite(i));
-      p[PAGE_JSON] = (p[PAGE_JSON] as string[]).join(SEPARATOR);
-      return s.pool.query(PAGE_UPSERT, p);
-    },
-    bytes: joined, pages: 0, wallMs: 0, nodeMs: 0, serverMs: 0, jsonBytes: 0,
-  },
-  {
+  variant({ name: 'store (named, one text)', send: (s, i) => s.upsertPage(pageWrite(i)), bytes: joined }),
+  variant({ name: 'unnamed, one text', send: (s, i) => s.pool.query(PAGE_UPSERT, pageStatementParams(pageWrite(i))), bytes: joined }),
+  variant({
     name: 'unnamed, text[]',
     send: (s, i) => s.pool.query(textArraySql, pageParams(pageWrite(i))),
     // Each element quoted, with " and \ escaped.
     bytes: (strings) => strings.reduce((n, j) => n + j.length + 3 + (j.match(/["\\]/g)?.length ?? 0), 0),
-    pages: 0, wallMs: 0, nodeMs: 0, serverMs: 0, jsonBytes: 0,
-  },
-  {
+  }),
+  variant({
     name: 'store, schema before v6',
     setup: 'CREATE INDEX interactions_by_session ON interactions (tenant_id, user_id, session_id, created_ms, id)',
-    send: (s, i) => s.upsertPage(pageWrite(i)), bytes: joined, pages: 0, wallMs: 0, nodeMs: 0, serverMs: 0, jsonBytes: 0,
-  },
+    send: (s, i) => s.upsertPage(pageWrite(i)), bytes: joined,
+  }),
 ];
 
 for (const v of variants) {
@@ -151,9 +143,7 @@ if (WRITERS.length) {
     const start = performance.now();
     await Promise.all(sessions.map(async (c) => {
       for (let i = taken++; i < WRITER_PAGES; i = taken++) {
-        const params = pageParams(pageWrite(i));
-        params[PAGE_JSON] = (params[PAGE_JSON] as string[]).join(SEPARATOR);
-        await c.query({ name: PAGE_STATEMENT, text: PAGE_UPSERT, values: params });
+        await c.query({ name: PAGE_STATEMENT, text: PAGE_UPSERT, values: pageStatementParams(pageWrite(i)) });
       }
     }));
     const seconds = (performance.now() - start) / 1000;

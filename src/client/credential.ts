@@ -120,10 +120,10 @@ class TransportNetworkModule implements INetworkModule {
   }
 }
 
-/** Client credentials through MSAL: secret or certificate. */
 /** A held token is renewed this long before it expires (MSAL renews 5 minutes ahead too). */
 const RENEW_BEFORE_MS = 300_000;
 
+/** Client credentials through MSAL: secret or certificate. */
 export class MsalCredential implements TokenCredentialLike {
   private readonly app: ConfidentialClientApplication;
   private readonly network: TransportNetworkModule;

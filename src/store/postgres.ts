@@ -198,6 +198,13 @@ export function pageParams(p: PageWrite): unknown[] {
   ];
 }
 
+/** PAGE_UPSERT's parameters as sent: pageParams with the items' JSON joined into one text. */
+export function pageStatementParams(p: PageWrite): unknown[] {
+  const params = pageParams(p);
+  params[PAGE_JSON] = (params[PAGE_JSON] as string[]).join(RECORD_SEPARATOR);
+  return params;
+}
+
 /**
  * Page writes one process sends at once. PostgreSQL spends more CPU per page the more sessions
  * insert into the same table together (WAL insertion and buffer locks): on the 2-core machine
@@ -254,8 +261,7 @@ export class PostgresStore implements Store {
   }
 
   async upsertPage(p: PageWrite): Promise<PageWriteResult> {
-    const params = pageParams(p);
-    params[PAGE_JSON] = (params[PAGE_JSON] as string[]).join(RECORD_SEPARATOR);
+    const params = pageStatementParams(p);
     // Named: each connection parses and plans the statement once, not once per page.
     const r = await this.pageLanes.run(() => this.pool.query({ name: PAGE_STATEMENT, text: PAGE_UPSERT, values: params }));
     return { added: r.rows[0].added as number, changed: r.rows[0].changed as number };
